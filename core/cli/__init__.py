@@ -1,0 +1,66 @@
+"""The ``sedscape`` command: a thin layer over the library; each verb lives in its own module.
+
+Each module in :data:`VERBS` defines ``register(subparsers)`` that adds its sub-command and sets
+``func`` (taking the parsed ``argparse.Namespace`` and returning an exit code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from core.errors import SedscapeError
+
+VERBS = ("mock", "ingest", "train", "score", "report", "fetch", "crossmatch")
+
+log = logging.getLogger("sedscape")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sedscape",
+        description="Latent spaces and anomalies of multi-band stellar photometry (LSTM autoencoders).",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    sub = parser.add_subparsers(dest="verb", metavar="COMMAND")
+    for verb in VERBS:
+        try:
+            module = importlib.import_module(f"core.cli.{verb}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"core.cli.{verb}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def configure_logging(verbose: int = 0, quiet: bool = False) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    if verbose < 2:
+        for noisy in ("tensorflow", "absl", "h5py", "urllib3", "matplotlib", "numba"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 1
+    configure_logging(args.verbose, args.quiet)
+    try:
+        return int(args.func(args) or 0)
+    except SedscapeError as exc:
+        print(f"sedscape {args.verb}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"sedscape {args.verb}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""What every sedscape model is: a 2-D-latent autoencoder over scaled magnitudes.
+
+Models see *scaled* inputs, shape ``(N, n_bands)``: the paper's decimal scaling, magnitudes / 10
+rounded to 3 decimals (:func:`scale`). Reshaping to Keras' ``(N, 1, n_bands)`` sequence layout is
+each model's own business.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from core.errors import ConfigError
+
+LATENT_DIM = 2
+
+
+def scale(mags: np.ndarray) -> np.ndarray:
+    """The paper's preprocessing: magnitudes / 10, rounded to 3 decimals, as float32."""
+    return np.round(np.asarray(mags, dtype=np.float64) / 10.0, 3).astype(np.float32)
+
+
+def unscale(x: np.ndarray) -> np.ndarray:
+    """Back to magnitudes (float64); the paper also rounds to 3 decimals for its tables."""
+    return np.asarray(x, dtype=np.float64) * 10.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings; defaults are the paper's (section 4.3)."""
+
+    max_epochs: int = 200
+    patience: int = 5
+    batch_size: int = 512
+    learning_rate: float = 1e-4
+    seed: int = 41
+
+    def __post_init__(self) -> None:
+        if self.max_epochs < 1 or self.patience < 0 or self.batch_size < 1 or not self.learning_rate > 0:
+            raise ConfigError(f"invalid training config: {self}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class History:
+    """Per-epoch losses; ``best_epoch`` (0-based) is the epoch whose weights were restored."""
+
+    loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    best_epoch: int = -1
+    stopped_early: bool = False
+
+    @property
+    def epochs(self) -> int:
+        return len(self.loss)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+EpochCallback = Callable[[int, float, float], None]
+
+
+class Autoencoder(ABC):
+    """A trainable autoencoder with a 2-D latent space over ``n_bands`` scaled magnitudes."""
+
+    name: ClassVar[str]
+
+    def __init__(self, n_bands: int, seed: int = 41) -> None:
+        if n_bands < 2:
+            raise ConfigError(f"need at least 2 bands, got {n_bands}")
+        self.n_bands = int(n_bands)
+        self.seed = int(seed)
+
+    @abstractmethod
+    def fit(
+        self,
+        x_train: np.ndarray,
+        x_val: np.ndarray,
+        config: TrainConfig = TrainConfig(),
+        *,
+        progress: bool = True,
+        on_epoch: EpochCallback | None = None,
+    ) -> History:
+        """Train with MSE loss and early stopping on ``x_val``, restoring the best weights."""
+
+    @abstractmethod
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        """Scaled magnitudes (N, n_bands) -> latent coordinates (N, 2)."""
+
+    @abstractmethod
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        """Latent coordinates (N, 2) -> scaled magnitudes (N, n_bands)."""
+
+    def reconstruct(self, x: np.ndarray) -> np.ndarray:
+        return self.decode(self.encode(x))
+
+    def evaluate(self, x: np.ndarray) -> float:
+        """Mean squared error of the reconstruction, in scaled units (the paper's loss)."""
+        x = np.asarray(x, dtype=np.float32)
+        return float(np.mean((self.reconstruct(x) - x) ** 2))
+
+    @abstractmethod
+    def save(self, directory: Path) -> None:
+        """Write weights (and whatever else is needed to rebuild) into ``directory``."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, directory: Path) -> Autoencoder:
+        """Rebuild a model written by :meth:`save`."""
+
+
+MODELS: dict[str, type[Autoencoder]] = {}
+
+
+def register(cls: type[Autoencoder]) -> type[Autoencoder]:
+    """Class decorator: make a model available by its ``name`` (``lstm-ae``, ``dense-ae``, ``pca``)."""
+    MODELS[cls.name] = cls
+    return cls
+
+
+def build_model(name: str, n_bands: int, seed: int = 41) -> Autoencoder:
+    """A fresh, untrained model by registry name; unknown names list the known ones."""
+    import core.models  # noqa: F401  (importing the package registers the built-in models)
+
+    try:
+        cls = MODELS[name]
+    except KeyError:
+        raise ConfigError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}") from None
+    return cls(n_bands=n_bands, seed=seed)
+
+
+def model_class(name: str) -> type[Autoencoder]:
+    import core.models  # noqa: F401
+
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ConfigError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}") from None
