@@ -13,7 +13,7 @@ import sys
 
 from core.errors import SedscapeError
 
-VERBS = ("mock", "ingest", "train", "score", "report", "fetch", "crossmatch")
+VERBS = ("mock", "ingest", "train", "score", "report", "fetch", "crossmatch", "prepare")
 
 log = logging.getLogger("sedscape")
 
