@@ -1,0 +1,97 @@
+"""``sedscape ingest``: read a catalog file, apply the paper's cuts and dereddening, write contract Parquet."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from core.bands import get_band_set
+from core.catalog import write_parquet
+from core.cuts import DEFAULT_CUT_CONFIG, CutConfig
+from core.errors import CatalogError, OutputExistsError
+from core.pipeline import EBV_SOURCES, select
+from core.readers import READERS, read_catalog
+
+# --option -> CutConfig field, for the single-valued thresholds.
+_THRESHOLDS = {
+    "min_measurements": (int, "n_<band> >= N in every band"),
+    "min_qf_perfect": (float, "QfPerfect >= X in every band"),
+    "max_err": (float, "<band>_err <= X in every band"),
+    "min_prob_star": (float, "prob_star >= X"),
+    "max_g_r": (float, "g - r <= X"),
+    "min_i_y": (float, "i - y > X"),
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "ingest",
+        help="read a photometric catalog (MAST/CasJobs/TAP export, CSV, FITS, VOTable, Parquet), select and deredden",
+        description=(
+            "Read INPUT into the sedscape catalog contract, apply the selection cuts of Hutchinson et al. (2025) "
+            "on observed magnitudes, deredden with E(B-V) and the Schlafly & Finkbeiner (2011) coefficients, and "
+            "write Parquet with the funnel and provenance in its metadata. Prints the funnel."
+        ),
+    )
+    p.add_argument("input", help="catalog file; format detected from its extension and content")
+    p.add_argument("--out", required=True, help="output Parquet file")
+    p.add_argument("--format", choices=sorted(READERS), default=None, help="force the input format")
+    p.add_argument("--bands", default="ps1", help="band set: ps1 (default), sdss, 2mass, gaia, ps1+2mass")
+    p.add_argument("--no-cuts", action="store_true", help="keep every row (no selection cuts)")
+    p.add_argument("--no-deredden", action="store_true", help="keep observed magnitudes")
+    p.add_argument(
+        "--ebv",
+        choices=EBV_SOURCES,
+        default="auto",
+        help=(
+            "E(B-V) source: auto (default: the file's ebv column, else the SFD map if dustmaps has it, "
+            "else no dereddening, said loudly), column, sfd, or none"
+        ),
+    )
+    d = DEFAULT_CUT_CONFIG
+    for name, (kind, what) in _THRESHOLDS.items():
+        p.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=kind,
+            default=getattr(d, name),
+            help=f"{what} (default {getattr(d, name)})",
+        )
+    p.add_argument(
+        "--g-i-range", type=float, nargs=2, metavar=("LO", "HI"), default=d.g_i_range, help="LO < g - i < HI"
+    )
+    p.add_argument(
+        "--z-y-range", type=float, nargs=2, metavar=("LO", "HI"), default=d.z_y_range, help="LO < z - y < HI"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    # Check before reading: a long read should not end in a refusal.
+    if out.exists() and not args.overwrite:
+        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+    bands = get_band_set(args.bands)
+    config = CutConfig(
+        **{name: getattr(args, name) for name in _THRESHOLDS},
+        g_i_range=tuple(args.g_i_range),
+        z_y_range=tuple(args.z_y_range),
+    )
+    df = read_catalog(args.input, format=args.format, bands=bands)
+    fmt = df.attrs["sedscape"]["ingest"]["format"]
+    print(f"read {len(df):,} rows from {args.input} ({fmt}, bands {''.join(bands.names)})")
+    selected, funnel = select(
+        df, bands, config=config, cuts=not args.no_cuts, deredden=not args.no_deredden, ebv=args.ebv
+    )
+    print(funnel.format())
+    if len(selected) == 0:
+        raise CatalogError(f"no star passed the cuts (see the funnel above); nothing written to {out}")
+    dered = selected.attrs["sedscape"].get("dereddened")
+    if dered:
+        print(f"dereddened with {dered['source']} ({dered.get('ebv_column', 'ebv')})")
+    else:
+        reason = selected.attrs["sedscape"].get("dereddening_skipped")
+        print(f"NOT dereddened: {reason}" if reason else "not dereddened: magnitudes are as observed")
+    path = write_parquet(selected, out, overwrite=args.overwrite)
+    print(f"wrote {len(selected):,} stars to {path}")
+    return 0

@@ -1,0 +1,328 @@
+"""Declarative, ordered selection cuts (Hutchinson et al. 2025, section 2.1) and the funnel they leave.
+
+Each :class:`Cut` names the columns it reads and returns a keep-mask; :func:`apply_cuts` runs them in
+order and records, in a :class:`Funnel`, how many rows each removed. A cut whose columns are absent is
+reported as not applied rather than silently passing every row, and every removed row is counted in
+exactly one step.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from core.bands import PS1, BandSet
+from core.catalog import SENTINELS
+from core.errors import CatalogError, ConfigError
+
+# The paper's colour cuts are defined on PS1 grizy; other band sets skip them.
+COLOUR_BANDS: tuple[str, ...] = ("g", "r", "i", "z", "y")
+
+
+@dataclass(frozen=True)
+class CutConfig:
+    """Thresholds of the paper's selection; defaults are the published values."""
+
+    min_measurements: int = 5
+    min_qf_perfect: float = 0.99
+    max_err: float = 0.05
+    min_prob_star: float = 0.99
+    max_g_r: float = 2.0
+    g_i_range: tuple[float, float] = (-1.0, 4.0)
+    z_y_range: tuple[float, float] = (-0.5, 1.0)
+    min_i_y: float = -0.75
+
+    def __post_init__(self) -> None:
+        if self.min_measurements < 0:
+            raise ConfigError(f"min_measurements must be >= 0, got {self.min_measurements}")
+        if not 0 <= self.min_qf_perfect <= 1:
+            raise ConfigError(f"min_qf_perfect must be in [0, 1], got {self.min_qf_perfect}")
+        if not 0 <= self.min_prob_star <= 1:
+            raise ConfigError(f"min_prob_star must be in [0, 1], got {self.min_prob_star}")
+        if not self.max_err > 0:
+            raise ConfigError(f"max_err must be > 0, got {self.max_err}")
+        for name in ("g_i_range", "z_y_range"):
+            lo, hi = getattr(self, name)
+            if not lo < hi:
+                raise ConfigError(f"{name} must be (low, high) with low < high, got {(lo, hi)}")
+            # A list from JSON round-trips becomes a tuple so the dataclass stays hashable.
+            object.__setattr__(self, name, (float(lo), float(hi)))
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CutConfig:
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"unknown cut threshold(s) {unknown}; known: {sorted(known)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+@dataclass(frozen=True)
+class Cut:
+    """One selection step: ``keep(df)`` returns a boolean mask of rows to keep.
+
+    ``partial=True`` means the cut is applied to whichever of its columns are present (e.g. one
+    ``qf_<band>`` column missing); otherwise any absent column means the cut is not applied.
+    ``skip_reason`` marks a cut that does not make sense for the band set (reported, not applied).
+    """
+
+    name: str
+    description: str
+    columns: tuple[str, ...]
+    keep: Callable[[pd.DataFrame], np.ndarray]
+    partial: bool = False
+    skip_reason: str = ""
+
+
+@dataclass
+class FunnelStep:
+    """What one cut did: rows before it, rows it removed, whether it ran and why not."""
+
+    name: str
+    description: str
+    n_before: int
+    n_removed: int
+    applied: bool
+    note: str = ""
+
+    @property
+    def n_after(self) -> int:
+        return self.n_before - self.n_removed
+
+
+@dataclass
+class Funnel:
+    """The ordered record of a selection: input count, one step per cut, output count."""
+
+    n_input: int
+    steps: list[FunnelStep] = field(default_factory=list)
+    n_output: int = 0
+
+    def to_dict(self) -> dict:
+        return {"n_input": self.n_input, "n_output": self.n_output, "steps": [asdict(s) for s in self.steps]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Funnel:
+        try:
+            steps = [FunnelStep(**s) for s in d["steps"]]
+            return cls(n_input=int(d["n_input"]), steps=steps, n_output=int(d["n_output"]))
+        except (KeyError, TypeError) as exc:
+            raise CatalogError(f"funnel metadata is malformed ({exc}): {d!r:.200}") from exc
+
+    @property
+    def n_removed(self) -> int:
+        return sum(s.n_removed for s in self.steps)
+
+    def format(self) -> str:
+        """A plain-text table: step, description, removed, remaining, note."""
+        rows = [("step", "description", "removed", "remaining", "note")]
+        rows.append(("input", "rows read", "", f"{self.n_input:,}", ""))
+        for s in self.steps:
+            removed = f"{s.n_removed:,}" if s.applied else "-"
+            note = s.note if s.applied else (s.note or "not applied")
+            rows.append((s.name, s.description, removed, f"{s.n_after:,}", note))
+        rows.append(("output", "rows kept", f"{self.n_input - self.n_output:,}", f"{self.n_output:,}", ""))
+        widths = [max(len(r[k]) for r in rows) for k in range(4)]
+        lines = []
+        for k, r in enumerate(rows):
+            cells = [
+                r[0].ljust(widths[0]),
+                r[1].ljust(widths[1]),
+                r[2].rjust(widths[2]),
+                r[3].rjust(widths[3]),
+            ]
+            lines.append("  ".join(cells + [r[4]]).rstrip())
+            if k == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+
+def _values(df: pd.DataFrame, col: str) -> np.ndarray:
+    return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _complete(columns: tuple[str, ...]) -> Callable[[pd.DataFrame], np.ndarray]:
+    def keep(df: pd.DataFrame) -> np.ndarray:
+        mask = np.ones(len(df), dtype=bool)
+        for col in columns:
+            v = _values(df, col)
+            mask &= np.isfinite(v) & ~np.isin(v, SENTINELS)
+        return mask
+
+    return keep
+
+
+def _all_at_least(columns: tuple[str, ...], threshold: float) -> Callable[[pd.DataFrame], np.ndarray]:
+    def keep(df: pd.DataFrame) -> np.ndarray:
+        mask = np.ones(len(df), dtype=bool)
+        for col in columns:
+            if col in df.columns:
+                mask &= _values(df, col) >= threshold  # NaN compares False: removed
+        return mask
+
+    return keep
+
+
+def _all_at_most(columns: tuple[str, ...], threshold: float) -> Callable[[pd.DataFrame], np.ndarray]:
+    def keep(df: pd.DataFrame) -> np.ndarray:
+        mask = np.ones(len(df), dtype=bool)
+        for col in columns:
+            mask &= _values(df, col) <= threshold
+        return mask
+
+    return keep
+
+
+def _colour(blue: str, red: str, lo: float | None, hi: float | None, strict_lo: bool, strict_hi: bool):
+    def keep(df: pd.DataFrame) -> np.ndarray:
+        c = _values(df, blue) - _values(df, red)
+        mask = np.isfinite(c)
+        if lo is not None:
+            mask &= (c > lo) if strict_lo else (c >= lo)
+        if hi is not None:
+            mask &= (c < hi) if strict_hi else (c <= hi)
+        return mask
+
+    return keep
+
+
+def _missing_note(removed: pd.DataFrame) -> str:
+    """'N with missing values (g 3, y_err 1)': NaN or sentinel entries among removed rows, per column."""
+    if removed.empty:
+        return ""
+    values = removed.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    missing = ~np.isfinite(values) | np.isin(values, SENTINELS)
+    n_rows = int(missing.any(axis=1).sum())
+    if not n_rows:
+        return ""
+    per_col = [f"{col} {int(n):,}" for col, n in zip(removed.columns, missing.sum(axis=0), strict=True) if n]
+    return f"{n_rows:,} with missing values ({', '.join(per_col)})"
+
+
+DEFAULT_CUT_CONFIG = CutConfig()
+
+
+def paper_cuts(bands: BandSet = PS1, config: CutConfig = DEFAULT_CUT_CONFIG) -> list[Cut]:
+    """The paper's cuts, in order, for ``bands``: completeness, prob_star, measurements, QfPerfect,
+    the four colour cuts (PS1 grizy only) and the error cut."""
+    names = bands.names
+    c = config
+    cuts = [
+        Cut(
+            "complete",
+            "magnitude and error finite, not a sentinel, in every band",
+            names + bands.err_columns,
+            _complete(names + bands.err_columns),
+        ),
+        Cut(
+            "prob_star",
+            f"PS1-STRM prob_star >= {c.min_prob_star:g}",
+            ("prob_star",),
+            _all_at_least(("prob_star",), c.min_prob_star),
+        ),
+        Cut(
+            "n_measurements",
+            f"n_<band> >= {c.min_measurements} in every band",
+            tuple(f"n_{b}" for b in names),
+            _all_at_least(tuple(f"n_{b}" for b in names), c.min_measurements),
+            partial=True,
+        ),
+        Cut(
+            "qf_perfect",
+            f"QfPerfect >= {c.min_qf_perfect:g} in every band",
+            tuple(f"qf_{b}" for b in names),
+            _all_at_least(tuple(f"qf_{b}" for b in names), c.min_qf_perfect),
+            partial=True,
+        ),
+    ]
+    skip = ""
+    if not set(COLOUR_BANDS) <= set(names):
+        skip = f"colour cuts are defined for PS1 grizy; band set {bands.name!r} lacks some of g,r,i,z,y"
+    lo_gi, hi_gi = c.g_i_range
+    lo_zy, hi_zy = c.z_y_range
+    cuts += [
+        Cut(
+            "g-r",
+            f"g - r <= {c.max_g_r:g}",
+            ("g", "r"),
+            _colour("g", "r", None, c.max_g_r, False, False),
+            skip_reason=skip,
+        ),
+        Cut(
+            "g-i",
+            f"{lo_gi:g} < g - i < {hi_gi:g}",
+            ("g", "i"),
+            _colour("g", "i", lo_gi, hi_gi, True, True),
+            skip_reason=skip,
+        ),
+        Cut(
+            "z-y",
+            f"{lo_zy:g} < z - y < {hi_zy:g}",
+            ("z", "y"),
+            _colour("z", "y", lo_zy, hi_zy, True, True),
+            skip_reason=skip,
+        ),
+        Cut(
+            "i-y",
+            f"i - y > {c.min_i_y:g}",
+            ("i", "y"),
+            _colour("i", "y", c.min_i_y, None, True, False),
+            skip_reason=skip,
+        ),
+        Cut(
+            "errors",
+            f"<band>_err <= {c.max_err:g} in every band",
+            bands.err_columns,
+            _all_at_most(bands.err_columns, c.max_err),
+        ),
+    ]
+    return cuts
+
+
+def apply_cuts(df: pd.DataFrame, cuts: list[Cut]) -> tuple[pd.DataFrame, Funnel]:
+    """Apply ``cuts`` in order; return the surviving rows (original index kept) and the funnel.
+
+    Cuts whose columns are absent are recorded with ``applied=False`` and a note naming the
+    columns; a keep-mask of the wrong shape raises :class:`ConfigError`.
+    """
+    funnel = Funnel(n_input=len(df))
+    current = df
+    for cut in cuts:
+        n_before = len(current)
+        if cut.skip_reason:
+            funnel.steps.append(FunnelStep(cut.name, cut.description, n_before, 0, False, cut.skip_reason))
+            continue
+        missing = [col for col in cut.columns if col not in current.columns]
+        if missing and (not cut.partial or len(missing) == len(cut.columns)):
+            word = "column" if len(missing) == 1 else "columns"
+            note = f"{word} {', '.join(missing)} absent"
+            funnel.steps.append(FunnelStep(cut.name, cut.description, n_before, 0, False, note))
+            continue
+        mask = np.asarray(cut.keep(current))
+        if mask.shape != (n_before,) or mask.dtype != bool:
+            raise ConfigError(
+                f"cut {cut.name!r} returned a mask of shape {mask.shape} and dtype {mask.dtype}; "
+                f"expected ({n_before},) bool"
+            )
+        notes = []
+        if missing:
+            notes.append(f"{', '.join(missing)} absent, not checked")
+        present = [col for col in cut.columns if col in current.columns]
+        notes.append(_missing_note(current.loc[~mask, present]))
+        funnel.steps.append(
+            FunnelStep(
+                cut.name, cut.description, n_before, int((~mask).sum()), True, "; ".join(filter(None, notes))
+            )
+        )
+        current = current.loc[mask]
+    out = current.copy()
+    out.attrs = copy.deepcopy(df.attrs)
+    funnel.n_output = len(out)
+    return out, funnel
