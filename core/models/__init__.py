@@ -14,11 +14,17 @@ from core.models.base import (
     scale,
     unscale,
 )
+from core.models.dense_ae import DenseAutoencoder  # registers "dense-ae"
+from core.models.lstm_ae import LSTMAutoencoder  # registers "lstm-ae"
+from core.models.pca import PCA2  # registers "pca"
 
 __all__ = [
     "MODELS",
+    "PCA2",
     "Autoencoder",
+    "DenseAutoencoder",
     "History",
+    "LSTMAutoencoder",
     "TrainConfig",
     "build_model",
     "model_class",

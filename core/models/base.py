@@ -108,6 +108,14 @@ class Autoencoder(ABC):
         x = np.asarray(x, dtype=np.float32)
         return float(np.mean((self.reconstruct(x) - x) ** 2))
 
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the model's weight arrays, in the fixed order :meth:`set_weights` accepts."""
+        raise NotImplementedError(f"{type(self).__name__} does not expose its weights")
+
+    def set_weights(self, weights: list[np.ndarray]) -> None:
+        """Replace the weights with arrays shaped like :meth:`get_weights`' (checked by each model)."""
+        raise NotImplementedError(f"{type(self).__name__} does not accept weights")
+
     @abstractmethod
     def save(self, directory: Path) -> None:
         """Write weights (and whatever else is needed to rebuild) into ``directory``."""
