@@ -1,7 +1,13 @@
 """Models: the paper's LSTM autoencoder, a dense autoencoder baseline and PCA(2).
 
-Importing this package registers every built-in model with :func:`build_model`.
+The model classes import TensorFlow, so they load on first use (``build_model``, ``model_class``
+or attribute access such as ``core.models.LSTMAutoencoder``), which keeps ``sedscape --help`` fast.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from core.models.base import (
     MODELS,
@@ -9,14 +15,25 @@ from core.models.base import (
     History,
     TrainConfig,
     build_model,
+    load_builtin_models,
     model_class,
     register,
     scale,
     unscale,
 )
-from core.models.dense_ae import DenseAutoencoder  # registers "dense-ae"
-from core.models.lstm_ae import LSTMAutoencoder  # registers "lstm-ae"
-from core.models.pca import PCA2  # registers "pca"
+
+_LAZY = {
+    "LSTMAutoencoder": "core.models.lstm_ae",
+    "DenseAutoencoder": "core.models.dense_ae",
+    "PCA2": "core.models.pca",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'core.models' has no attribute {name!r}")
+
 
 __all__ = [
     "MODELS",
@@ -27,6 +44,7 @@ __all__ = [
     "LSTMAutoencoder",
     "TrainConfig",
     "build_model",
+    "load_builtin_models",
     "model_class",
     "register",
     "scale",

@@ -135,9 +135,21 @@ def register(cls: type[Autoencoder]) -> type[Autoencoder]:
     return cls
 
 
+BUILTIN_MODEL_MODULES = ("core.models.lstm_ae", "core.models.dense_ae", "core.models.pca")
+
+
+def load_builtin_models() -> dict[str, type[Autoencoder]]:
+    """Import the built-in model modules (they register themselves); returns the registry."""
+    import importlib
+
+    for module in BUILTIN_MODEL_MODULES:
+        importlib.import_module(module)
+    return MODELS
+
+
 def build_model(name: str, n_bands: int, seed: int = 41) -> Autoencoder:
     """A fresh, untrained model by registry name; unknown names list the known ones."""
-    import core.models  # noqa: F401  (importing the package registers the built-in models)
+    load_builtin_models()
 
     try:
         cls = MODELS[name]
@@ -147,7 +159,7 @@ def build_model(name: str, n_bands: int, seed: int = 41) -> Autoencoder:
 
 
 def model_class(name: str) -> type[Autoencoder]:
-    import core.models  # noqa: F401
+    load_builtin_models()
 
     try:
         return MODELS[name]

@@ -1,0 +1,391 @@
+"""The evaluation report: the paper's Tables 1-2, anomaly statistics, truth metrics on the mock sky, model comparison.
+
+``write_report`` turns a scored catalog and its model directory into ``report.md``, ``report.json``
+and PNG figures (loss curves, residual vs magnitude, colour histograms, latent map).
+
+Model comparison (``compare``): the LSTM-AE's chosen run is compared with other models trained on
+*the same split* (same ``random_state``) of the scored catalog, which must then be the training
+catalog in its original row order (checked against the card's fingerprint). Baselines are trained
+inside the report with ``compare_epochs`` epochs (a modest budget, recorded in the report), or a
+baseline model directory trained by ``sedscape train --model dense-ae`` is used for the loss curves.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core import figures
+from core.bands import BandSet
+from core.card import CARD_NAME, card_bands, catalog_fingerprint, read_card
+from core.errors import ConfigError, OutputExistsError
+from core.models.base import TrainConfig, build_model, scale, unscale
+from core.scoring import DEFAULT_THRESHOLD, check_bands
+from core.training import split_indices
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "THRESHOLDS",
+    "anomaly_summary",
+    "compare_models",
+    "otype_table",
+    "table1",
+    "table2",
+    "truth_metrics",
+    "write_report",
+]
+
+THRESHOLDS = (0.01, 0.025, 0.05, 0.1)
+REPORT_FILES = ("report.md", "report.json")
+
+
+def table1(card: dict[str, Any]) -> pd.DataFrame:
+    """Train loss at the best epoch, best validation loss and test loss per run (the paper's Table 1)."""
+    rows = [
+        {
+            "run": r["run"],
+            "train_loss": r["train_loss"],
+            "val_loss": r["val_loss"],
+            "test_loss": r["test_loss"],
+            "epochs": r["epochs"],
+            "chosen": r["run"] == card["chosen_run"],
+        }
+        for r in card["runs"]
+    ]
+    return pd.DataFrame(rows)
+
+
+def table2(df: pd.DataFrame, bands: BandSet, thresholds: tuple[float, ...] = THRESHOLDS) -> pd.DataFrame:
+    """Percentage of stars with ``|m - m'| <= t`` per band and in all bands at once (the paper's Table 2)."""
+    res = np.abs(df[[f"{b}_res" for b in bands.names]].to_numpy(np.float64))
+    n = len(res)
+    rows = []
+    for k, b in enumerate(bands.names):
+        rows.append({"band": b, **{f"<= {t:g}": 100.0 * float((res[:, k] <= t).sum()) / n for t in thresholds}})
+    worst = res.max(axis=1)
+    rows.append({"band": "all", **{f"<= {t:g}": 100.0 * float((worst <= t).sum()) / n for t in thresholds}})
+    return pd.DataFrame(rows)
+
+
+def anomaly_summary(df: pd.DataFrame, bands: BandSet, threshold: float) -> dict[str, Any]:
+    """Count and fraction of anomalies, and how many have each band as their worst band."""
+    a = df["anomaly"].to_numpy(bool)
+    by_band = df.loc[a, "res_band"].astype(str).value_counts()
+    return {
+        "threshold": float(threshold),
+        "n_stars": int(len(df)),
+        "n_anomalies": int(a.sum()),
+        "percent": 100.0 * float(a.mean()) if len(a) else 0.0,
+        "worst_band_counts": {b: int(by_band.get(b, 0)) for b in bands.names},
+    }
+
+
+def truth_metrics(df: pd.DataFrame) -> dict[str, Any] | None:
+    """Recall and precision of ``anomaly`` against ``true_anomaly``, overall and per ``true_class``.
+
+    Returns None when the catalog has no truth columns (real data). Per class, ``flagged_percent``
+    is the share of the class flagged (the paper's Figure 17 for SIMBAD types).
+    """
+    if "true_anomaly" not in df and "true_class" not in df:
+        return None
+    flag = df["anomaly"].to_numpy(bool)
+    out: dict[str, Any] = {}
+    truth = df["true_anomaly"].to_numpy(bool) if "true_anomaly" in df else None
+    if truth is not None:
+        out["overall"] = _recall_precision(flag, truth)
+    if "true_class" in df:
+        rows = []
+        classes = df["true_class"].astype(str).to_numpy()
+        for cls in sorted(set(classes)):
+            sel = classes == cls
+            row = {"class": cls, "n": int(sel.sum()), "flagged": int(flag[sel].sum()),
+                   "flagged_percent": 100.0 * float(flag[sel].mean())}
+            if truth is not None:
+                row.update(_recall_precision(flag[sel], truth[sel]))
+            rows.append(row)
+        out["per_class"] = rows
+    return out
+
+
+def otype_table(df: pd.DataFrame, top: int = 20) -> pd.DataFrame | None:
+    """Share of stars flagged per SIMBAD object type (the paper's Figure 17), most common types first."""
+    if "simbad_otype" not in df:
+        return None
+    labelled = df.loc[df["simbad_otype"].notna(), ["simbad_otype", "anomaly"]]
+    if labelled.empty:
+        return None
+    g = labelled.groupby(labelled["simbad_otype"].astype(str), observed=True)["anomaly"]
+    out = pd.DataFrame({"n": g.size(), "flagged": g.sum().astype(int)})
+    out["flagged_percent"] = 100.0 * out["flagged"] / out["n"]
+    return out.sort_values("n", ascending=False).head(top).reset_index(names="otype")
+
+
+def _recall_precision(flag: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
+    tp = int((flag & truth).sum())
+    n_true, n_flag = int(truth.sum()), int(flag.sum())
+    return {
+        "true_anomalies": n_true,
+        "true_positives": tp,
+        "recall": tp / n_true if n_true else None,
+        "precision": tp / n_flag if n_flag else None,
+    }
+
+
+def _within(x: np.ndarray, rec: np.ndarray, threshold: float = 0.05) -> float:
+    """Percentage of rows whose reconstruction is within ``threshold`` mag in every band."""
+    return 100.0 * float((np.abs(unscale(x) - unscale(rec)).max(axis=1) <= threshold).mean())
+
+
+def compare_models(
+    df: pd.DataFrame,
+    model_dir: str | Path,
+    names: list[str],
+    *,
+    epochs: int = 20,
+    baseline_model: str | Path | None = None,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, dict[str, list[dict]], dict[str, Any]]:
+    """Test loss and "all bands within 0.05 mag" of the LSTM-AE's chosen run and of baselines on its split.
+
+    Returns the comparison table, loss curves per model label (for Figure 2) and notes on how it
+    was done. Baselines named in ``names`` are trained here for at most ``epochs`` epochs with the
+    card's other settings; ``baseline_model`` (a model directory) is evaluated instead of retraining
+    its model type.
+    """
+    from core.scoring import TrainedModel
+
+    model_dir = Path(model_dir)
+    card = read_card(model_dir)
+    bands = card_bands(card)
+    check_bands(df, bands)
+    chosen = next(r for r in card["runs"] if r["run"] == card["chosen_run"])
+    same = catalog_fingerprint(df, bands)["sha256"] == card["catalog"].get("sha256")
+    notes: dict[str, Any] = {"split_seed": chosen["split_seed"], "same_catalog_as_training": same}
+    if not same:
+        notes["warning"] = (
+            "the scored catalog is not the model's training catalog (fingerprints differ); the split is "
+            "recomputed on it, so the LSTM-AE's 'test' stars may include stars it was trained on"
+        )
+    x = scale(df[list(bands.names)].to_numpy(np.float64))
+    tr, va, te = split_indices(len(x), chosen["split_seed"])
+    lstm = TrainedModel.load(model_dir)
+    rows = [{"model": card["model"]["name"], "source": f"{model_dir} run {lstm.run}", "epochs": chosen["epochs"],
+             "test_loss": lstm.model.evaluate(x[te]), "all_within_0.05": _within(x[te], lstm.model.reconstruct(x[te]))}]
+    curves: dict[str, list[dict]] = {card["model"]["name"]: _histories(model_dir, card)}
+    base_cfg = {k: card["config"][k] for k in ("patience", "batch_size", "learning_rate") if k in card["config"]}
+    baseline_name = None
+    if baseline_model is not None:
+        bcard = read_card(baseline_model)
+        baseline_name = bcard["model"]["name"]
+        pick = next((r for r in bcard["runs"] if r["split_seed"] == chosen["split_seed"]), None)
+        bm = TrainedModel.load(baseline_model, run=pick["run"] if pick else None)
+        if pick is None:
+            notes[f"{baseline_name}_warning"] = "baseline model has no run on the same split; used its chosen run"
+        rows.append({"model": baseline_name, "source": f"{baseline_model} run {bm.run}",
+                     "epochs": next(r["epochs"] for r in bcard["runs"] if r["run"] == bm.run),
+                     "test_loss": bm.model.evaluate(x[te]), "all_within_0.05": _within(x[te], bm.model.reconstruct(x[te]))})
+        curves[baseline_name] = _histories(Path(baseline_model), bcard)
+    for name in names:
+        if name == baseline_name or name == card["model"]["name"]:
+            continue
+        cfg = TrainConfig(max_epochs=epochs, seed=chosen["model_seed"], **base_cfg)
+        ae = build_model(name, len(bands), seed=chosen["model_seed"])
+        log.info("training %s baseline (%d epochs max) on the chosen run's split", name, epochs)
+        hist = ae.fit(x[tr], x[va], cfg, progress=progress)
+        rows.append({"model": name, "source": f"trained in report on this split (max {epochs} epochs)", "epochs": hist.epochs,
+                     "test_loss": ae.evaluate(x[te]), "all_within_0.05": _within(x[te], ae.reconstruct(x[te]))})
+        if hist.epochs > 1:  # closed-form fits (PCA) have no curve
+            curves[name] = [hist.to_dict()]
+    return pd.DataFrame(rows), curves, notes
+
+
+def _histories(model_dir: Path, card: dict[str, Any]) -> list[dict]:
+    out = []
+    for r in card["runs"]:
+        path = model_dir / r.get("directory", f"run_{r['run']}") / "history.json"
+        if path.exists():
+            out.append(json.loads(path.read_text()))
+    return out
+
+
+def _markdown_table(df: pd.DataFrame, floatfmt: str = ".3f") -> str:
+    def cell(v: Any) -> str:
+        if v is None or (isinstance(v, (float, np.floating)) and np.isnan(v)):
+            return "–"
+        if isinstance(v, (bool, np.bool_)):
+            return "yes" if v else ""
+        if isinstance(v, (float, np.floating)):
+            if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e6):
+                return f"{v:.3e}"
+            return format(v, floatfmt)
+        return str(v)
+
+    head = "| " + " | ".join(map(str, df.columns)) + " |"
+    sep = "|" + "|".join("---" for _ in df.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([head, sep, *body])
+
+
+def write_report(
+    scored: pd.DataFrame,
+    model_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    compare: list[str] | tuple[str, ...] = (),
+    baseline_model: str | Path | None = None,
+    compare_epochs: int = 20,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> Path:
+    """Write ``report.md``, ``report.json`` and figures for a scored catalog into ``out_dir``; return the .md path."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any((out_dir / f).exists() for f in REPORT_FILES) and not overwrite:
+        raise OutputExistsError(f"{out_dir} already holds a report; pass --overwrite to replace it")
+    model_dir = Path(model_dir)
+    card = read_card(model_dir)
+    bands = card_bands(card)
+    check_bands(scored, bands, what="scored catalog")
+    missing = [c for c in (f"{b}_res" for b in bands.names) if c not in scored.columns]
+    if missing:
+        raise ConfigError(f"not a scored catalog (missing {missing}); run `sedscape score` first")
+    scoring = scored.attrs.get("sedscape", {}).get("scoring", {})
+    threshold = float(scoring.get("threshold", DEFAULT_THRESHOLD))
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    t1 = table1(card)
+    t2 = table2(scored, bands)
+    anomalies = anomaly_summary(scored, bands, threshold)
+    truth = truth_metrics(scored)
+    otypes = otype_table(scored)
+    comparison = curves = notes = None
+    if compare or baseline_model:
+        comparison, curves, notes = compare_models(
+            scored, model_dir, list(compare), epochs=compare_epochs, baseline_model=baseline_model, progress=progress
+        )
+    else:
+        curves = {card["model"]["name"]: _histories(model_dir, card)}
+
+    figs: dict[str, str] = {}
+    if any(h.get("loss") for hs in curves.values() for h in hs):
+        figs["loss_curves"] = figures.loss_curves(curves, out_dir / "loss_curves.png").name
+    path, res_stats = figures.residual_vs_magnitude(scored, bands, out_dir / "residual_vs_magnitude.png")
+    figs["residual_vs_magnitude"] = path.name
+    figs["colour_histograms"] = figures.colour_histograms(scored, bands, out_dir / "colour_histograms.png").name
+    if {"latent_x", "latent_y"} <= set(scored.columns):
+        figs["latent_map"] = figures.latent_map(scored, out_dir / "latent_map.png").name
+
+    summary = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model_dir": str(model_dir),
+        "model_card": str(model_dir / CARD_NAME),
+        "model": card["model"],
+        "scoring": scoring,
+        "n_stars": int(len(scored)),
+        "table1": t1.to_dict(orient="records"),
+        "chosen_run": card["chosen_run"],
+        "agreement": card.get("agreement"),
+        "table2_percent_within": t2.to_dict(orient="records"),
+        "anomalies": anomalies,
+        "truth": truth,
+        "simbad_otypes": otypes.to_dict(orient="records") if otypes is not None else None,
+        "residual_std_by_magnitude": {b: s.to_dict(orient="records") for b, s in res_stats.items()},
+        "comparison": comparison.to_dict(orient="records") if comparison is not None else None,
+        "comparison_notes": notes,
+        "compare_epochs": compare_epochs if compare else None,
+        "figures": figs,
+    }
+    (out_dir / "report.json").write_text(json.dumps(summary, indent=2, default=_json_default) + "\n")
+    md = _markdown(summary, t1, t2, comparison, bands)
+    (out_dir / "report.md").write_text(md)
+    log.info("wrote report to %s", out_dir)
+    return out_dir / "report.md"
+
+
+def _markdown(s: dict[str, Any], t1: pd.DataFrame, t2: pd.DataFrame, comparison: pd.DataFrame | None,
+              bands: BandSet) -> str:
+    a = s["anomalies"]
+    lines = [
+        f"# sedscape evaluation: {s['model']['name']} on {s['n_stars']:,} stars",
+        "",
+        f"Model directory `{s['model_dir']}`; scored with run {s['scoring'].get('run', '?')}, "
+        f"threshold {a['threshold']} mag. Created {s['created']}.",
+        "",
+        "## Table 1: losses per run (MSE on magnitudes/10)",
+        "",
+        "Train loss at the epoch of lowest validation loss; chosen run = lowest validation loss.",
+        "",
+        _markdown_table(t1),
+        "",
+    ]
+    ag = s.get("agreement") or {}
+    if ag.get("mean") is not None:
+        lines += [f"Run-to-run agreement: on average {100 * ag['mean']:.1f}% of each star's {ag['k']} nearest "
+                  f"latent neighbours are shared between two runs (minimum pair {100 * ag['min']:.1f}%, "
+                  f"{ag['n_stars']:,} stars).", ""]
+    lines += [
+        "## Table 2: percentage of stars reconstructed within each threshold",
+        "",
+        "|m - m'| <= threshold, per band and in all bands at once.",
+        "",
+        _markdown_table(t2),
+        "",
+        "## Anomalies",
+        "",
+        f"{a['n_anomalies']:,} of {a['n_stars']:,} stars ({a['percent']:.3f}%) have |m - m'| > {a['threshold']} "
+        "mag in at least one band. Worst band: "
+        + ", ".join(f"{b} {n:,}" for b, n in a["worst_band_counts"].items()) + ".",
+        "",
+    ]
+    truth = s.get("truth")
+    if truth:
+        lines += ["## Anomaly detection against the mock sky's truth", ""]
+        o = truth.get("overall")
+        if o:
+            rec = "n/a" if o["recall"] is None else f"{100 * o['recall']:.1f}%"
+            prec = "n/a" if o["precision"] is None else f"{100 * o['precision']:.1f}%"
+            lines += [f"Overall: recall {rec}, precision {prec} ({o['true_positives']:,} of "
+                      f"{o['true_anomalies']:,} injected anomalies flagged).", ""]
+        if truth.get("per_class"):
+            lines += [_markdown_table(pd.DataFrame(truth["per_class"])), ""]
+    if s.get("simbad_otypes"):
+        lines += ["## Anomalies per SIMBAD object type (paper Figure 17)", "",
+                  _markdown_table(pd.DataFrame(s["simbad_otypes"])), ""]
+    if comparison is not None:
+        lines += ["## Model comparison on the same split", "",
+                  f"Test set of the chosen run's split (random_state {s['comparison_notes']['split_seed']}); "
+                  "'all_within_0.05' = % of test stars within 0.05 mag in every band.", "",
+                  _markdown_table(comparison), ""]
+        if s["comparison_notes"].get("warning"):
+            lines += [f"**Note:** {s['comparison_notes']['warning']}.", ""]
+    lines += ["## Figures", ""]
+    captions = {
+        "loss_curves": "Training (solid) and validation (dashed) loss per epoch (paper Figure 2)",
+        "residual_vs_magnitude": "Residual vs observed magnitude with std in 1-mag bins (paper Figure 4)",
+        "colour_histograms": "Observed (grey) vs reconstructed (red dashed) colours (paper Figure 7)",
+        "latent_map": "Canonical latent space (+x redder, +y brighter), anomalies in blue",
+    }
+    for key, name in s["figures"].items():
+        lines += [f"![{captions[key]}]({name})", "", f"*{captions[key]}.*", ""]
+    return "\n".join(lines)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot serialise {type(obj)} to JSON")
+

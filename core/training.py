@@ -1,0 +1,283 @@
+"""Training runs: the paper's protocol of several random splits and initialisations, written to a model directory.
+
+Each run ``r`` (1-based) splits the catalog exactly as the paper's appendix does with scikit-learn:
+80 % train, then the remaining 20 % split 80/20 into validation and test, both calls with
+``random_state = seed + (r - 1)`` (so with the default seed 41, run 1 uses 41 as in the paper).
+The model's own seed is also ``seed + (r - 1)``. The run with the lowest validation loss is the
+chosen one (the paper's footnote 9).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.bands import PS1, BandSet
+from core.card import (
+    CARD_NAME,
+    ModelCard,
+    RunRecord,
+    bands_meta,
+    catalog_fingerprint,
+    choose_run,
+    model_description,
+    package_versions,
+)
+from core.catalog import validate_catalog
+from core.errors import CatalogError, OutputExistsError
+from core.latent import Rotation, agreement_matrix, canonical_rotation
+from core.models.base import Autoencoder, EpochCallback, History, TrainConfig, build_model, scale
+
+log = logging.getLogger(__name__)
+
+__all__ = ["TrainingResult", "split_indices", "train_runs"]
+
+MIN_ROWS = 50
+# Stars whose latent position and encoder memory are kept per run, so that models whose decoder needs
+# the encoder's states (the paper's LSTM-AE) can still decode a bare latent position (see scoring).
+STATE_TABLE_STARS = 4096
+STATE_TABLE_NAME = "latent_states.npz"
+
+
+def split_indices(n: int, random_state: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row indices (train, val, test) as the appendix's two ``train_test_split(..., test_size=0.20)`` calls.
+
+    Splitting ``arange(n)`` gives the same rows as splitting the data itself, because
+    scikit-learn's shuffle depends only on the number of rows and the random state.
+    """
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(n)
+    train, temp = train_test_split(idx, test_size=0.20, random_state=random_state)
+    val, test = train_test_split(temp, test_size=0.20, random_state=random_state)
+    return train, val, test
+
+
+@dataclass
+class TrainingResult:
+    """What :func:`train_runs` produced: per-run records, fitted models, the card and the agreement matrix."""
+
+    runs: list[RunRecord]
+    models: list[Autoencoder]
+    histories: list[History]
+    rotations: list[Rotation]
+    agreement: np.ndarray
+    card: ModelCard
+    out_dir: Path | None = None
+    splits: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list, repr=False)
+
+    @property
+    def chosen_run(self) -> int:
+        return self.card.chosen_run
+
+    def summary_table(self) -> pd.DataFrame:
+        """The paper's Table 1 plus epochs, time and whether the run was chosen."""
+        rows = [
+            {
+                "run": r.run,
+                "split_seed": r.split_seed,
+                "epochs": r.epochs,
+                "best_epoch": r.best_epoch + 1,
+                "train_loss": r.train_loss,
+                "val_loss": r.val_loss,
+                "test_loss": r.test_loss,
+                "seconds": round(r.seconds, 1),
+                "chosen": "*" if r.run == self.chosen_run else "",
+            }
+            for r in self.runs
+        ]
+        return pd.DataFrame(rows)
+
+    def format_summary(self) -> str:
+        table = self.summary_table()
+        text = table.to_string(index=False, float_format=lambda v: f"{v:.3e}")
+        lines = [text, f"chosen run: {self.chosen_run} (lowest validation loss)"]
+        if len(self.runs) > 1:
+            k = self.card.agreement.get("k", 10)
+            lines.append(
+                f"run-to-run agreement (shared {k} nearest latent neighbours): mean "
+                f"{self.card.agreement['mean']:.3f}, min {self.card.agreement['min']:.3f}"
+            )
+        if self.out_dir:
+            lines.append(f"model directory: {self.out_dir}")
+        return "\n".join(lines)
+
+
+def _losses(model: Autoencoder, history: History, x_train, x_val, x_test) -> tuple[float, float, float]:
+    if history.epochs and 0 <= history.best_epoch < history.epochs:
+        train_loss = float(history.loss[history.best_epoch])
+        val_loss = float(history.val_loss[history.best_epoch])
+    else:  # models fitted in closed form (PCA) have no epochs
+        train_loss, val_loss = model.evaluate(x_train), model.evaluate(x_val)
+    return train_loss, val_loss, model.evaluate(x_test)
+
+
+def _write_history(directory: Path, history: History) -> None:
+    frame = pd.DataFrame(
+        {
+            "epoch": np.arange(1, history.epochs + 1),
+            "loss": history.loss,
+            "val_loss": history.val_loss,
+            "seconds": history.seconds if len(history.seconds) == history.epochs else [np.nan] * history.epochs,
+        }
+    )
+    frame.to_csv(directory / "history.csv", index=False)
+    (directory / "history.json").write_text(json.dumps(history.to_dict(), indent=1) + "\n")
+
+
+def _prepare_out_dir(out_dir: Path, overwrite: bool) -> Path:
+    """A fresh staging directory beside ``out_dir``; the result is moved into place only when complete."""
+    if out_dir.exists() and any(out_dir.iterdir()):
+        if not overwrite:
+            raise OutputExistsError(f"{out_dir} exists and is not empty; pass --overwrite to replace it")
+        if not (out_dir / CARD_NAME).exists():
+            raise OutputExistsError(
+                f"{out_dir} is not a sedscape model directory (no {CARD_NAME}); refusing to replace it "
+                "even with --overwrite"
+            )
+    staging = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    return staging
+
+
+def _commit_out_dir(staging: Path, out_dir: Path) -> None:
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+        out_dir.replace(old)
+        staging.replace(out_dir)
+        shutil.rmtree(old)
+    else:
+        staging.replace(out_dir)
+
+
+def train_runs(
+    df: pd.DataFrame,
+    bands: BandSet = PS1,
+    model: str = "lstm-ae",
+    runs: int = 5,
+    seed: int = 41,
+    config: TrainConfig | None = None,
+    out_dir: str | Path | None = None,
+    *,
+    overwrite: bool = False,
+    progress: bool = True,
+    source: str | Path | None = None,
+    on_epoch: EpochCallback | None = None,
+    on_run: Callable[[RunRecord], None] | None = None,
+    agreement_k: int = 10,
+    agreement_sample: int = 20_000,
+    rotation_sample: int = 200_000,
+) -> TrainingResult:
+    """Train ``runs`` models on random splits of ``df`` and (if ``out_dir``) write weights, histories and the card.
+
+    ``on_epoch(epoch, loss, val_loss)`` is passed to every fit; ``on_run(RunRecord)`` is called as
+    each run finishes. Rotations are fitted on a seeded sample of up to ``rotation_sample`` stars;
+    agreement on the first ``agreement_sample`` of them.
+    """
+    config = config or TrainConfig(seed=seed)
+    if runs < 1:
+        raise CatalogError(f"runs must be at least 1, got {runs}")
+    validate_catalog(df, bands, source=str(source or "training catalog"), require_complete=True)
+    if len(df) < MIN_ROWS:
+        raise CatalogError(f"{source or 'training catalog'}: {len(df)} rows; need at least {MIN_ROWS} to split and train")
+    mags = df[list(bands.names)].to_numpy(dtype=np.float64)
+    x = scale(mags)
+
+    staging = _prepare_out_dir(Path(out_dir), overwrite) if out_dir is not None else None
+    rng = np.random.default_rng(seed)
+    sample = rng.permutation(len(df))[: min(rotation_sample, len(df))]
+    agree_rows = sample[: min(agreement_sample, len(sample))]
+
+    records: list[RunRecord] = []
+    models: list[Autoencoder] = []
+    histories: list[History] = []
+    rotations: list[Rotation] = []
+    splits = []
+    latents = []
+    try:
+        for r in range(1, runs + 1):
+            split_seed = model_seed = seed + r - 1
+            tr, va, te = split_indices(len(df), split_seed)
+            log.info("run %d/%d: %d train, %d validation, %d test stars (random_state=%d)",
+                     r, runs, len(tr), len(va), len(te), split_seed)
+            ae = build_model(model, n_bands=len(bands), seed=model_seed)
+            t0 = time.perf_counter()
+            history = ae.fit(x[tr], x[va], replace(config, seed=model_seed), progress=progress, on_epoch=on_epoch)
+            seconds = time.perf_counter() - t0
+            train_loss, val_loss, test_loss = _losses(ae, history, x[tr], x[va], x[te])
+            z = ae.encode(x[sample])
+            rotations.append(canonical_rotation(z, mags[sample]))
+            latents.append(z[: len(agree_rows)])
+            record = RunRecord(
+                run=r, split_seed=split_seed, model_seed=model_seed,
+                n_train=len(tr), n_val=len(va), n_test=len(te),
+                epochs=history.epochs, best_epoch=history.best_epoch, stopped_early=history.stopped_early,
+                train_loss=train_loss, val_loss=val_loss, test_loss=test_loss,
+                seconds=seconds, directory=f"run_{r}",
+            )
+            if staging is not None:
+                run_dir = staging / record.directory
+                run_dir.mkdir()
+                ae.save(run_dir)
+                _write_history(run_dir, history)
+                if hasattr(ae, "encode_with_states"):
+                    z_s, states = ae.encode_with_states(x[sample[:STATE_TABLE_STARS]])
+                    np.savez_compressed(run_dir / STATE_TABLE_NAME, latent=z_s, states=states)
+            records.append(record)
+            models.append(ae)
+            histories.append(history)
+            splits.append((tr, va, te))
+            if on_run is not None:
+                on_run(record)
+
+        agree = agreement_matrix(latents, k=agreement_k) if runs > 1 else np.ones((1, 1))
+        pairs = [
+            {"runs": [i + 1, j + 1], "agreement": float(agree[i, j])}
+            for i in range(runs) for j in range(i + 1, runs)
+        ]
+        off = [p["agreement"] for p in pairs]
+        card = ModelCard(
+            model=model_description(models[0]),
+            bands=bands_meta(bands),
+            config=config.to_dict() | {"runs": runs, "seed": seed},
+            catalog=catalog_fingerprint(df, bands, source),
+            runs=records,
+            chosen_run=choose_run(records),
+            rotations={str(rec.run): rot.to_dict() for rec, rot in zip(records, rotations, strict=True)},
+            agreement={
+                "k": agreement_k,
+                "n_stars": int(len(agree_rows)),
+                "sample_seed": seed,
+                "pairs": pairs,
+                "mean": float(np.mean(off)) if off else None,
+                "min": float(np.min(off)) if off else None,
+            },
+            split={
+                "method": "sklearn.model_selection.train_test_split twice, test_size=0.20 each "
+                "(train 80%, validation 16%, test 4%), random_state = seed + run - 1",
+                "seeds": [rec.split_seed for rec in records],
+            },
+            packages=package_versions(),
+        )
+        if staging is not None:
+            card.write(staging)
+            _commit_out_dir(staging, Path(out_dir))
+    except BaseException:
+        if staging is not None and staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return TrainingResult(
+        runs=records, models=models, histories=histories, rotations=rotations, agreement=agree,
+        card=card, out_dir=Path(out_dir) if out_dir is not None else None, splits=splits,
+    )
