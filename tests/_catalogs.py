@@ -36,8 +36,8 @@ def make_catalog(n: int = 2000, seed: int = 0, bands: BandSet = PS1, *, with_opt
     df = pd.DataFrame({"obj_id": np.arange(1, n + 1, dtype=np.int64) + 10_000_000})
     l_deg = rng.uniform(0, 360, n)
     b_deg = np.degrees(np.arcsin(rng.uniform(np.sin(np.radians(60)), np.sin(np.radians(80)), n)))
-    from astropy.coordinates import SkyCoord
     import astropy.units as u
+    from astropy.coordinates import SkyCoord
 
     icrs = SkyCoord(l=l_deg * u.deg, b=b_deg * u.deg, frame="galactic").icrs
     df["ra"], df["dec"], df["l"], df["b"] = icrs.ra.deg, icrs.dec.deg, l_deg, b_deg

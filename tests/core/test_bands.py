@@ -30,7 +30,7 @@ def test_duplicate_band_names_rejected():
 
 def test_missing_extinction_coefficient_is_explained():
     with pytest.raises(ConfigError, match="no extinction coefficient"):
-        get_band_set("gaia").extinction_coeffs
+        _ = get_band_set("gaia").extinction_coeffs
 
 
 def test_subset_checks_names():

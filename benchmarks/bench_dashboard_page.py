@@ -1,0 +1,92 @@
+"""Time the dashboard in a real browser: server start -> first page ready, and lasso -> linked updates.
+
+    .venv/bin/python benchmarks/bench_dashboard.py --sizes 3100000 --write /tmp/sky.parquet
+    .venv/bin/python benchmarks/bench_dashboard_page.py /tmp/sky.parquet [MODEL_DIR] [--screenshot docs/dashboard.png]
+    .venv/bin/python benchmarks/bench_dashboard_page.py            # the default scored mock sky and model
+
+Starts ``panel serve dashboard --args CATALOG [MODEL_DIR]`` on a free loopback port and drives Debian's
+Chromium (``/usr/bin/chromium``) with Playwright, as the browser tests do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from playwright.sync_api import expect, sync_playwright
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.ui.test_dashboard_ui import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    _free_port,
+    _plot_geometry,
+    _select_tool,
+    _wait_for,
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("catalog", nargs="?", help="scored catalog (default: the default scored mock sky)")
+    parser.add_argument("model_dir", nargs="?")
+    parser.add_argument("--screenshot", type=Path)
+    args = parser.parse_args()
+    port, closed = _free_port(), _free_port()
+    env = dict(os.environ, SEDSCAPE_PS1_IMAGE_URL=f"http://127.0.0.1:{closed}/", TF_CPP_MIN_LOG_LEVEL="2")
+    cmd = [str(Path(sys.executable).with_name("panel")), "serve", "dashboard", "--port", str(port),
+           "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}", "--liveness",
+           *(["--args", args.catalog, *([args.model_dir] if args.model_dir else [])] if args.catalog else [])]  # fmt: skip
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/liveness", proc)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1600, "height": 1400})
+            page.goto(f"http://127.0.0.1:{port}/dashboard", timeout=300_000)
+            page.wait_for_selector(".selection-summary", timeout=300_000)
+            geom = _plot_geometry(page, "Latent space")
+            page.wait_for_function(
+                "() => [...Bokeh.index.all_views()].some(v => v.model.type === 'Image' || "
+                "(v.model.image !== undefined && v.model.image !== null))",
+                timeout=120_000,
+            )
+            ready = time.perf_counter() - t0
+            print(f"server start -> first page with plots: {ready:.1f} s")
+
+            cx, cy = geom["left"] + geom["width"] / 2, geom["top"] + geom["height"] / 2
+            ang = np.linspace(0, 2 * np.pi, 24)
+            path = np.c_[cx + 0.2 * geom["width"] * np.cos(ang), cy + 0.2 * geom["height"] * np.sin(ang)]
+            _select_tool(page, "Latent space", "LassoSelectTool")
+            page.mouse.move(*path[0])
+            page.mouse.down()
+            for xy in path[1:]:
+                page.mouse.move(*xy)
+            t1 = time.perf_counter()
+            page.mouse.up()
+            expect(page.locator(".n-selected").first).not_to_have_text("0", timeout=60_000)
+            summary = time.perf_counter() - t1
+            page.locator(".tabulator-row").first.wait_for(timeout=60_000)
+            table = time.perf_counter() - t1
+            n = page.locator(".n-selected").first.text_content()
+            print(f"lasso ({n} stars) -> summary updated: {summary:.2f} s; table rows shown: {table:.2f} s")
+            if args.screenshot:
+                page.wait_for_timeout(2000)
+                page.screenshot(path=str(args.screenshot), full_page=True)
+                print(f"screenshot: {args.screenshot}")
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+"""Server hooks (Bokeh directory-app convention): start loading the shared catalog as the server starts."""
+
+import logging
+import sys
+import threading
+
+# ``--args`` are visible as sys.argv only while this module is executed, so keep them now.
+_ARGV = list(sys.argv[1:])
+
+
+def on_server_loaded(server_context) -> None:
+    import holoviews as hv
+
+    from dashboard.data import warm_cache
+    from dashboard.views import warm_up_page
+
+    logger = logging.getLogger("dashboard")  # the server has configured the root logger for bokeh only
+    logger.setLevel(logging.INFO)
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+    hv.extension("bokeh", logo=False)
+
+    threading.Thread(target=warm_cache, args=(_ARGV, warm_up_page), daemon=True, name="sedscape-load").start()

@@ -1,0 +1,350 @@
+"""Which scored catalog and model the dashboard opens, and loading them once per server process.
+
+The catalog comes from ``panel serve dashboard --args CATALOG [MODEL_DIR]``, else the environment
+(``SEDSCAPE_CATALOG`` / ``SEDSCAPE_MODEL``), else the default scored mock sky, which is built on
+first use when it is missing. Everything every session shares (the catalog, its float32 plotting
+columns, the decoder) lives in one :class:`SkyData`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import panel as pn
+
+from core import paths
+from core.bands import BandSet
+from core.catalog import band_set_of, read_parquet
+from core.errors import CatalogError, ModelError, SedscapeError
+
+log = logging.getLogger(__name__)
+
+NO_CATEGORY = "(none)"
+CATALOG_ENV = "SEDSCAPE_CATALOG"
+MODEL_ENV = "SEDSCAPE_MODEL"
+BUILD_COMMAND = (
+    "sedscape mock && sedscape train data/generated/mock_sky.parquet --out data/models/default "
+    "&& sedscape score"
+)
+
+
+class MissingSkyError(SedscapeError):
+    """The default scored sky does not exist and cannot be built here; the message says how to make it."""
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The catalog (and optional model directory) a server opens, and where the choice came from."""
+
+    catalog: Path
+    model_dir: Path | None
+    origin: str  # "args", "env" or "default"
+
+    @property
+    def is_default(self) -> bool:
+        return self.origin == "default"
+
+
+def resolve_sources(argv: Sequence[str] = (), environ: Mapping[str, str] | None = None) -> Sources:
+    """Pick the catalog and model: ``--args`` first, then the environment, then the defaults."""
+    environ = os.environ if environ is None else environ
+    args = [a for a in argv if a]
+    if len(args) > 2:
+        raise SedscapeError(f"expected --args CATALOG [MODEL_DIR], got {len(args)} arguments: {args}")
+    if args:
+        model = Path(args[1]) if len(args) == 2 else _env_path(environ, MODEL_ENV)
+        return Sources(Path(args[0]).expanduser(), model, "args")
+    if environ.get(CATALOG_ENV):
+        return Sources(Path(environ[CATALOG_ENV]).expanduser(), _env_path(environ, MODEL_ENV), "env")
+    model = _env_path(environ, MODEL_ENV) or paths.default_model_dir()
+    return Sources(paths.default_scored_path(), model, "default")
+
+
+def _env_path(environ: Mapping[str, str], key: str) -> Path | None:
+    return Path(environ[key]).expanduser() if environ.get(key) else None
+
+
+# Per-view axis columns of the float32 plotting frame; colour names join bands with "_".
+SCORED_COLUMNS = ("latent_x", "latent_y", "max_abs_res")
+
+
+@dataclass(eq=False)
+class SkyData:
+    """A scored catalog ready for plotting: the full table plus float32 columns for the views."""
+
+    df: pd.DataFrame
+    bands: BandSet
+    catalog_path: Path
+    model_dir: Path | None = None
+    model_loader: Future | None = None  # (model, problem) from a background load; see :attr:`model`
+    meta: dict[str, Any] = field(default_factory=dict)
+    frame: pd.DataFrame = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.frame = plotting_frame(self.df, self.bands)
+        self._limits: dict[tuple[str, str | None], tuple[float, float] | None] = {}
+
+    @property
+    def model(self) -> Any:
+        """The decoder (``core.scoring.TrainedModel``) or None; waits for the background load if needed."""
+        return self.model_loader.result()[0] if self.model_loader is not None else None
+
+    @property
+    def model_problem(self) -> str:
+        """Why there is no model (empty when there is one)."""
+        if self.model_loader is None:
+            return "no model directory given; the latent probe is off"
+        return self.model_loader.result()[1]
+
+    @property
+    def n(self) -> int:
+        return len(self.df)
+
+    @property
+    def has_gaia(self) -> bool:
+        return "abs_g" in self.frame and bool(np.isfinite(self.frame["abs_g"].to_numpy()).any())
+
+    @cached_property
+    def hover_order(self) -> np.ndarray:
+        """Row order for hover layers: anomalous stars (max |residual| > 0.05 mag) first, then a fixed random order."""
+        order = np.random.default_rng(0).permutation(self.n)
+        flagged = self.frame["max_abs_res"].to_numpy()[order] > 0.05
+        return order[np.argsort(~flagged, kind="stable")]
+
+    def limits(self, column: str, subset: str | None = None) -> tuple[float, float] | None:
+        """Robust axis limits of a plotting column (cached: every session's plots start from them)."""
+        key = (column, subset)
+        if key not in self._limits:
+            values = self.frame[column].to_numpy()
+            if subset is not None:
+                values = values[np.isfinite(self.frame[subset].to_numpy())]
+            self._limits[key] = robust_range(values)
+        return self._limits[key]
+
+    @cached_property
+    def category_codes(self) -> tuple[str | None, np.ndarray, list[str]]:
+        """The SIMBAD category column used for presets and summaries, its per-star codes and the names."""
+        col = next((c for c in ("simbad_category", "simbad_otype") if c in self.df), None)
+        if col is None:
+            return None, np.zeros(self.n, dtype=np.int32), []
+        labels = self.df[col].astype("string").fillna(NO_CATEGORY).to_numpy(dtype=object)
+        codes, names = pd.factorize(labels, sort=True)
+        return col, codes.astype(np.int32), [str(n) for n in names]
+
+    def provenance(self) -> dict[str, Any]:
+        """Where the data and model came from, for exports and the page header."""
+        card: dict[str, Any] = {}
+        if self.model is not None:
+            card = dict(getattr(self.model, "card", {}) or {})
+        return {
+            "catalog": str(self.catalog_path),
+            "catalog_rows": self.n,
+            "bands": list(self.bands.names),
+            "model_dir": str(self.model_dir) if self.model_dir else None,
+            "model": {k: card[k] for k in ("model", "chosen_run", "card_version", "created") if k in card},
+            "scoring": self.meta.get("scoring", {}),
+        }
+
+
+def robust_range(values: np.ndarray, quantile: float = 0.0005, pad: float = 0.05) -> tuple[float, float] | None:
+    """The range holding all but ``quantile`` of the finite values at each end, padded by ``pad``."""
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return None
+    lo, hi = np.quantile(finite, [quantile, 1 - quantile]) if finite.size > 1000 else (finite.min(), finite.max())
+    span = (hi - lo) or 1.0
+    return float(lo - pad * span), float(hi + pad * span)
+
+
+def colour_name(a: str, b: str) -> str:
+    return f"{a}_{b}"
+
+
+def plotting_frame(df: pd.DataFrame, bands: BandSet) -> pd.DataFrame:
+    """Float32 columns the views aggregate: latent, magnitudes, colours (observed and reconstructed), M_g."""
+    names = bands.names
+    out: dict[str, np.ndarray] = {
+        "latent_x": df["latent_x"].to_numpy(np.float32),
+        "latent_y": df["latent_y"].to_numpy(np.float32),
+    }
+    for suffix in ("", "_rec"):
+        mags = {b: df[f"{b}{suffix}"].to_numpy(np.float32) for b in names if f"{b}{suffix}" in df}
+        for b, values in mags.items():
+            out[f"{b}{suffix}"] = values
+        # Only the colours the views and colour-by use: neighbouring bands and first minus third.
+        pairs = list(zip(names[:-1], names[1:], strict=False)) + ([(names[0], names[2])] if len(names) > 2 else [])
+        for a, b in pairs:
+            if a in mags and b in mags:
+                out[colour_name(a, b) + suffix] = mags[a] - mags[b]
+    abs_first = absolute_first_band(df, names[0])
+    if abs_first is not None:
+        out["abs_g"] = abs_first
+        if f"{names[0]}_rec" in out:
+            out["abs_g_rec"] = abs_first + (out[f"{names[0]}_rec"] - out[names[0]])
+    for col in ("max_abs_res", "max_abs_res_sigma", "dist_kpc", *(f"{b}_res" for b in names)):
+        if col in df:
+            out[col] = df[col].to_numpy(np.float32)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+
+
+PARALLAX_SNR_MIN = 5.0
+
+
+def absolute_first_band(df: pd.DataFrame, band: str = "g") -> np.ndarray | None:
+    """``abs_g`` when the catalog has it; else M = m + 5 log10(parallax / 100 mas) for parallax S/N >= 5.
+
+    Stars without a usable parallax get NaN, so the H-R diagram shows only the Gaia subset.
+    """
+    if "abs_g" in df:
+        return df["abs_g"].to_numpy(np.float32)
+    if "parallax" not in df:
+        return None
+    plx = df["parallax"].to_numpy(np.float64)
+    good = np.isfinite(plx) & (plx > 0)
+    if "parallax_error" in df:
+        err = df["parallax_error"].to_numpy(np.float64)
+        good &= np.isfinite(err) & (plx >= PARALLAX_SNR_MIN * err)
+    if not good.any():
+        return None
+    out = np.full(len(df), np.nan, dtype=np.float32)
+    out[good] = df[band].to_numpy(np.float64)[good] + 5 * np.log10(plx[good] / 100.0)
+    return out
+
+
+def _read_scored(path: Path) -> pd.DataFrame:
+    try:
+        from core.scoring import load_scored
+    except ImportError:  # scoring not installed yet: the plain reader plus the column check below
+        load_scored = read_parquet
+    df = load_scored(path)
+    bands = band_set_of(df)
+    needed = [*SCORED_COLUMNS, *(f"{b}_res" for b in bands.names), *(f"{b}_rec" for b in bands.names)]
+    missing = [c for c in needed if c not in df]
+    if missing:
+        raise CatalogError(
+            f"{path}: not a scored catalog; missing {', '.join(missing)}. Score it first with "
+            f"`sedscape score {path}`"
+        )
+    return df.reset_index(drop=True)
+
+
+def _load_model(model_dir: Path | None) -> tuple[Any, str]:
+    if model_dir is None:
+        return None, "no model directory given; the latent probe is off"
+    if not model_dir.exists():
+        return None, f"model directory {model_dir} does not exist; the latent probe is off"
+    try:
+        from core.scoring import TrainedModel
+
+        return TrainedModel.load(model_dir), ""
+    except Exception as exc:  # any failure (TF, weights, card) only turns the probe off
+        log.warning("cannot load model from %s: %s", model_dir, exc)
+        return None, f"cannot load the model in {model_dir}: {exc}"
+
+
+def load_sky(sources: Sources, *, build_default: bool = True) -> SkyData:
+    """Read the scored catalog and its model; build the default scored sky when it is missing.
+
+    Raises :class:`MissingSkyError` when the default sky is missing and cannot be built here, and
+    :class:`CatalogError` for a path that is missing or not a scored catalog.
+    """
+    catalog = sources.catalog
+    if sources.is_default and not catalog.exists():
+        if not build_default:
+            raise MissingSkyError(f"the default scored sky {catalog} does not exist; build it with: {BUILD_COMMAND}")
+        catalog = _build_default(sources)
+    if not catalog.exists():
+        raise CatalogError(f"catalog {catalog} does not exist (from {sources.origin})")
+    log.info("loading scored catalog %s", catalog)
+    # TensorFlow and the weights load on a worker while the catalog is read: the page needs the model
+    # only for the latent probe.
+    loader = _MODEL_POOL.submit(_load_model, sources.model_dir)
+    df = _read_scored(catalog)
+    bands = band_set_of(df)
+    return SkyData(
+        df=df,
+        bands=bands,
+        catalog_path=catalog,
+        model_dir=sources.model_dir,
+        model_loader=_MODEL_POOL.submit(_check_model_bands, loader, bands),
+        meta=dict(df.attrs.get("sedscape", {})),
+    )
+
+
+_MODEL_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sedscape-model")
+
+
+def _check_model_bands(loader: Future, bands: BandSet) -> tuple[Any, str]:
+    model, problem = loader.result()
+    if model is not None and tuple(model.bands.names) != tuple(bands.names):
+        return None, f"model bands {model.bands.names} differ from the catalog's {bands.names}"
+    return model, problem
+
+
+def _build_default(sources: Sources) -> Path:
+    try:
+        from core.defaults import ensure_default_scored
+    except ImportError as exc:
+        raise MissingSkyError(
+            f"the default scored sky {sources.catalog} does not exist and this installation cannot build it "
+            f"({exc}); build it with: {BUILD_COMMAND}"
+        ) from exc
+    log.info("the default scored sky is missing; building it (mock sky, then scoring); this runs once")
+    try:
+        return ensure_default_scored(model_dir=sources.model_dir, progress=False)
+    except (SedscapeError, ModelError) as exc:
+        raise MissingSkyError(
+            f"the default scored sky {sources.catalog} does not exist and building it failed: {exc}. "
+            f"Build it with: {BUILD_COMMAND}"
+        ) from exc
+
+
+_LOAD_LOCK = threading.RLock()
+
+
+@pn.cache
+def _cached_sky(catalog: str, model_dir: str | None, origin: str) -> SkyData:
+    sky = load_sky(Sources(Path(catalog), Path(model_dir) if model_dir else None, origin))
+    _ = sky.hover_order, sky.category_codes  # every session needs them; compute once here
+    from dashboard.plots import warm_up
+
+    warm_up()
+    return sky
+
+
+def shared_sky(sources: Sources) -> SkyData:
+    """The process-wide :class:`SkyData`, loaded once and shared by every session (``pn.cache``).
+
+    A lock makes sessions that arrive while the catalog is loading wait for that load, not start another.
+    """
+    with _LOAD_LOCK:
+        return _cached_sky(str(sources.catalog), str(sources.model_dir) if sources.model_dir else None, sources.origin)
+
+
+def warm_cache(argv: Sequence[str], prepare: Callable[[SkyData], None] | None = None) -> None:
+    """Load the shared data when the server starts, then ``prepare`` (e.g. render one page to compile
+    the aggregations) while holding the load lock, so the first visitor gets a warm process."""
+    t0 = time.perf_counter()
+    try:
+        with _LOAD_LOCK:
+            sky = shared_sky(resolve_sources(argv))
+            log.info("loaded %d stars from %s in %.1f s", sky.n, sky.catalog_path, time.perf_counter() - t0)
+            if prepare is not None:
+                try:
+                    prepare(sky)
+                except Exception:  # an optimisation only: sessions still work, just slower the first time
+                    log.exception("warming up the page failed")
+        log.info("shared catalog and page warm-up ready %.1f s after server start", time.perf_counter() - t0)
+    except SedscapeError as exc:  # the page shows it; nothing to do here
+        log.error("cannot load the catalog: %s", exc)

@@ -1,0 +1,29 @@
+"""``panel serve dashboard [--args CATALOG [MODEL_DIR]]``: composes the views for one session."""
+
+import logging
+import sys
+
+import holoviews as hv
+import panel as pn
+
+from core.errors import SedscapeError
+from dashboard.data import resolve_sources, shared_sky
+from dashboard.state import AppState
+from dashboard.views import Dashboard, error_page
+
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+hv.extension("bokeh", logo=False)
+pn.extension("tabulator", sizing_mode="stretch_width", notifications=False)
+
+
+def build_page() -> pn.viewable.Viewable:
+    try:
+        sources = resolve_sources(sys.argv[1:])
+        sky = shared_sky(sources)
+    except SedscapeError as exc:
+        logging.getLogger("dashboard").error("%s", exc)
+        return error_page(exc)
+    return Dashboard(state=AppState(sky))
+
+
+build_page().servable(title="sedscape")

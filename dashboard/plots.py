@@ -1,0 +1,325 @@
+"""Pure plotting functions: data in, HoloViews elements out; no state, no widgets, no callbacks.
+
+Every function here can be called in a test and its result inspected (kdims, vdims, data, options)
+without rendering. The views module wires them to the session's state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import datashader as ds
+import holoviews as hv
+import numpy as np
+import pandas as pd
+from holoviews.operation.datashader import datashade, dynspread, rasterize
+
+from core.bands import BandSet
+
+SELECTION_COLOUR = "#ff3d00"
+PROBE_COLOUR = "#7b1fa2"
+CATEGORY_PALETTE = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    """One 2-D view of the catalog: its axis columns (observed and reconstructed) and labels."""
+
+    key: str
+    title: str
+    x: str
+    y: str
+    xlabel: str
+    ylabel: str
+    invert_y: bool = False
+    x_rec: str | None = None
+    y_rec: str | None = None
+    subset: str | None = None  # a frame column that must be finite for a star to appear (Gaia H-R)
+
+    def columns(self, show: str = "observed") -> tuple[str, str]:
+        if show == "reconstructed" and self.x_rec and self.y_rec:
+            return self.x_rec, self.y_rec
+        return self.x, self.y
+
+
+@dataclass(frozen=True)
+class ColourBy:
+    """What the latent plot is coloured by: a column and how pixels aggregate it."""
+
+    label: str
+    column: str | None  # None: star density
+    how: str = "mean"  # "count", "mean", "max" or "category"
+    cmap: str = "viridis"
+    symmetric: bool = False
+
+
+def view_specs(bands: BandSet, has_gaia: bool) -> list[ViewSpec]:
+    """The latent space and the linked views: CMD, two colour-colour diagrams and (with Gaia) the H-R diagram."""
+    b = bands.names
+    c = lambda i, j: f"{b[i]}_{b[j]}"  # noqa: E731
+    lab = lambda i, j: f"{b[i]} - {b[j]}"  # noqa: E731
+    specs = [ViewSpec("latent", "Latent space", "latent_x", "latent_y", "latent x", "latent y")]
+    if len(b) >= 3:
+        specs.append(
+            ViewSpec("cmd", "Colour-magnitude", c(0, 2), b[0], lab(0, 2), b[0], True, c(0, 2) + "_rec", b[0] + "_rec")
+        )
+        specs.append(
+            ViewSpec("cc1", "Colour-colour", c(0, 1), c(1, 2), lab(0, 1), lab(1, 2), False,
+                     c(0, 1) + "_rec", c(1, 2) + "_rec")
+        )  # fmt: skip
+    if len(b) >= 4:
+        specs.append(
+            ViewSpec("cc2", "Colour-colour", c(1, 2), c(2, 3), lab(1, 2), lab(2, 3), False,
+                     c(1, 2) + "_rec", c(2, 3) + "_rec")
+        )  # fmt: skip
+    if has_gaia and len(b) >= 3:
+        specs.append(
+            ViewSpec("hr", "Gaia H-R diagram", c(0, 2), "abs_g", lab(0, 2), f"M_{b[0]} (Gaia parallax)", True,
+                     c(0, 2) + "_rec", "abs_g_rec", subset="abs_g")
+        )  # fmt: skip
+    return specs
+
+
+def colour_options(df: pd.DataFrame, bands: BandSet, extra=()) -> dict[str, ColourBy]:
+    """The colour-by choices this catalog supports, default ``first - third`` band colour first.
+
+    ``extra`` names derived plotting columns (e.g. ``abs_g`` computed from parallaxes) that count as present.
+    """
+    present = set(df.columns) | set(extra)
+    b = bands.names
+    opts: dict[str, ColourBy] = {}
+    if len(b) >= 3:
+        opts[f"colour {b[0]} - {b[2]}"] = ColourBy(f"{b[0]} - {b[2]}", f"{b[0]}_{b[2]}", cmap="RdYlBu_r")
+    opts["density"] = ColourBy("stars per pixel", None, "count", cmap="fire")
+    for i in range(len(b) - 1):
+        key = f"colour {b[i]} - {b[i + 1]}"
+        opts.setdefault(key, ColourBy(f"{b[i]} - {b[i + 1]}", f"{b[i]}_{b[i + 1]}", cmap="RdYlBu_r"))
+    for band in b:
+        opts[f"magnitude {band}"] = ColourBy(band, band, cmap="viridis_r")
+    opts["max |residual|"] = ColourBy("max |obs - rec| (mag)", "max_abs_res", "max", cmap="inferno")
+    for band in b:
+        opts[f"residual {band}"] = ColourBy(f"{band} obs - rec (mag)", f"{band}_res", cmap="RdBu_r", symmetric=True)
+    opts["anomaly flag"] = ColourBy("anomaly", "anomaly", "category")
+    if "simbad_category" in present:
+        opts["SIMBAD category"] = ColourBy("SIMBAD category", "simbad_category", "category")
+    elif "simbad_otype" in present:
+        opts["SIMBAD otype"] = ColourBy("SIMBAD otype", "simbad_otype", "category")
+    if "true_class" in df:
+        opts["true class (mock)"] = ColourBy("true class", "true_class", "category")
+    if "abs_g" in present:
+        opts[f"Gaia M_{b[0]}"] = ColourBy(f"M_{b[0]}", "abs_g", cmap="viridis_r")
+    if "dist_kpc" in present:
+        opts["distance (kpc)"] = ColourBy("distance (kpc)", "dist_kpc", cmap="viridis")
+    return opts
+
+
+def points(
+    frame: pd.DataFrame, spec: ViewSpec, show: str = "observed", values=None, label: str | None = None
+) -> hv.Points:
+    """The stars of ``frame`` as points on ``spec``'s axes, with the colour-by ``values`` as vdim ``c``.
+
+    Axis dimensions are named by the view's columns and labelled for people; rows outside the
+    view's subset (e.g. stars without Gaia parallaxes on the H-R diagram) are left out.
+    """
+    x, y = spec.columns(show)
+    data = pd.DataFrame({x: frame[x].to_numpy(), y: frame[y].to_numpy()}, copy=False)
+    vdims = []
+    if values is not None:
+        data["c"] = values
+        vdims = [hv.Dimension("c", label=label or "value")]
+    if spec.subset is not None:
+        data = data[np.isfinite(frame[spec.subset].to_numpy())]
+    return hv.Points(
+        data,
+        kdims=[hv.Dimension(x, label=spec.xlabel), hv.Dimension(y, label=spec.ylabel)],
+        vdims=vdims,
+    )
+
+
+def category_key(categories) -> dict[str, str]:
+    """A fixed colour per category name, stable across sessions and selections."""
+    return {str(c): CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)] for i, c in enumerate(categories)}
+
+
+def reduction(colour: ColourBy):
+    """The datashader reduction that aggregates ``colour`` per pixel."""
+    if colour.how == "count" or colour.column is None:
+        return ds.count()
+    if colour.how == "category":
+        return ds.count_cat("c")
+    if colour.how == "max":
+        return ds.max("c")
+    return ds.mean("c")
+
+
+def shade(pts, colour: ColourBy, spec: ViewSpec, *, dynamic: bool = True, categories=None, clim=None,
+          tools: tuple[str, ...] = ("lasso_select", "box_select"), xlim=None, ylim=None):
+    """Aggregate ``pts`` per pixel: an ``Image`` with colour bar for numbers, an ``RGB`` for categories.
+
+    ``tools`` are the Bokeh tools of the plot (selection streams read their geometry from them);
+    ``xlim``/``ylim`` fix the initial view so a handful of outliers cannot squash the plot.
+    """
+    common = dict(responsive=True, min_height=300, invert_yaxis=spec.invert_y, tools=list(tools),
+                  xlabel=spec.xlabel, ylabel=spec.ylabel, xlim=xlim or (None, None), ylim=ylim or (None, None))  # fmt: skip
+    if colour.how == "category":
+        key = category_key(categories if categories is not None else [])
+        out = dynspread(
+            datashade(pts, aggregator=reduction(colour), color_key=key, dynamic=dynamic, min_alpha=60),
+            threshold=0.6,
+            max_px=2,
+        )
+        return out.opts(**common)
+    out = rasterize(pts, aggregator=reduction(colour), dynamic=dynamic)
+    opts = dict(common, cmap=colour.cmap, colorbar=True, clabel=colour.label, tools=list(tools))
+    if colour.how == "count" or colour.column is None:
+        opts["cnorm"] = "log"
+    if clim is not None:
+        opts["clim"] = clim
+    return out.opts(**opts)
+
+
+def symmetric_clim(values: np.ndarray, quantile: float = 0.995) -> tuple[float, float]:
+    """A colour range centred on zero covering ``quantile`` of ``|values|`` (for signed residuals)."""
+    finite = np.abs(values[np.isfinite(values)])
+    lim = float(np.quantile(finite, quantile)) if finite.size else 1.0
+    lim = lim if lim > 0 else 1.0
+    return -lim, lim
+
+
+def highlight(pts, *, dynamic: bool = True):
+    """The selected stars drawn over the dimmed catalog in one bright colour, spread to stay visible.
+
+    Rasterised (empty pixels are NaN, hence transparent) rather than shaded: ``shade`` caps the
+    alpha of a constant-count image well below opaque.
+    """
+    image = dynspread(rasterize(pts, dynamic=dynamic), threshold=0.8, max_px=3)
+    # float32 halves what every lasso sends to the browser; a count this small loses nothing.
+    image = image.apply(_float32) if dynamic else _float32(image)
+    return image.opts(cmap=[SELECTION_COLOUR], colorbar=False, alpha=1.0)
+
+
+def _float32(image: hv.Image) -> hv.Image:
+    try:
+        return image.clone(image.data.astype(np.float32))
+    except ZeroDivisionError:  # a zero-pixel image (plot not laid out yet) cannot be rebuilt; keep it
+        return image
+
+
+def veil(on: bool) -> hv.HSpan:
+    """A translucent white layer that dims the unselected catalog while a selection is shown."""
+    bound = 1e30 if on else 0.0  # an HSpan spans the full width and does not change the axis ranges
+    return hv.HSpan(-bound, bound).opts(color="white", alpha=0.6 if on else 0.0, line_alpha=0)
+
+
+def legend(key: dict[str, str]) -> hv.NdOverlay:
+    """Empty points that give a datashaded categorical image its legend."""
+    items = {name: hv.Points([(np.nan, np.nan)], label=name).opts(color=c, size=8) for name, c in key.items()}
+    return hv.NdOverlay(items).opts(show_legend=True, legend_position="right")
+
+
+def inspect_layer(rows: pd.DataFrame, spec: ViewSpec, show: str, hover_cols: list[str]) -> hv.Points:
+    """Invisible points carrying per-star hover tooltips (obj_id, photometry, residuals, labels)."""
+    x, y = spec.columns(show)
+    cols = [c for c in hover_cols if c in rows and c not in (x, y)]
+    return hv.Points(rows, kdims=[x, y], vdims=cols).opts(
+        alpha=0, hover_alpha=1, hover_color="white", hover_line_color="black", size=7,
+        tools=["hover"], nonselection_alpha=0, selection_alpha=0,
+    )  # fmt: skip
+
+
+def sed_overlay(rows: pd.DataFrame, bands: BandSet, *, normalise: bool = True) -> hv.Overlay:
+    """Observed (with error bars, black) and reconstructed (red) SEDs of ``rows`` against wavelength.
+
+    Normalised to the first band as in the paper's Figures 1 and 16: each curve is ``m - m_g``,
+    so brighter-than-g bands lie above zero on the inverted axis.
+    """
+    wl = np.asarray(bands.wavelengths_nm, dtype=float)
+    names = bands.names
+    first = names[0]
+    elements = []
+    for _, star in rows.iterrows():
+        obs = np.array([star[b] for b in names], dtype=float)
+        rec = np.array([star[f"{b}_rec"] for b in names], dtype=float)
+        err = np.array([star.get(f"{b}_err", 0.0) for b in names], dtype=float)
+        ref = float(star[first]) if normalise else 0.0
+        label = f"{int(star['obj_id'])}"
+        elements.append(hv.ErrorBars((wl, obs - ref, err), "wavelength", ["m", "err"]).opts(color="black"))
+        elements.append(hv.Curve((wl, obs - ref), "wavelength", "m", label=f"{label} observed"))
+        elements.append(
+            hv.Curve((wl, rec - ref), "wavelength", "m", label=f"{label} reconstructed").opts(
+                color="red", line_dash="dashed"
+            )
+        )
+    ylabel = f"m - m_{first} (mag)" if normalise else "m (mag)"
+    overlay = hv.Overlay(elements) if elements else hv.Overlay([hv.Curve([], "wavelength", "m")])
+    return overlay.opts(
+        hv.opts.Curve(xlabel="wavelength (nm)", ylabel=ylabel, invert_yaxis=True, responsive=True,
+                      min_height=220, show_legend=False, tools=["hover"]),
+    )  # fmt: skip
+
+
+def residual_overlay(rows: pd.DataFrame, bands: BandSet, threshold: float) -> hv.Overlay:
+    """Observed minus reconstructed magnitude per band for ``rows``, with the anomaly threshold band."""
+    wl = np.asarray(bands.wavelengths_nm, dtype=float)
+    curves = [
+        hv.Curve((wl, [star[f"{b}_res"] for b in bands.names]), "wavelength", "residual", label=str(star["obj_id"]))
+        for _, star in rows.iterrows()
+    ]
+    span = hv.HSpan(-threshold, threshold).opts(color="grey", alpha=0.2)
+    return hv.Overlay([span, *curves]).opts(
+        hv.opts.Curve(xlabel="wavelength (nm)", ylabel="obs - rec (mag)", responsive=True, min_height=160,
+                      show_legend=False, tools=["hover"]),
+    )  # fmt: skip
+
+
+def probe_sed(mags: np.ndarray, bands: BandSet, xy: tuple[float, float]) -> hv.Curve:
+    """The SED the decoder produces at latent point ``xy``, normalised to the first band."""
+    mags = np.asarray(mags, dtype=float).ravel()
+    wl = np.asarray(bands.wavelengths_nm, dtype=float)
+    label = f"decoder at ({xy[0]:.3g}, {xy[1]:.3g})"
+    return hv.Curve((wl, mags - mags[0]), "wavelength", "m", label=label).opts(
+        color=PROBE_COLOUR, line_width=3, invert_yaxis=True, xlabel="wavelength (nm)",
+        ylabel=f"m - m_{bands.names[0]} (mag)", responsive=True, min_height=220, tools=["hover"],
+        title=label,
+    )  # fmt: skip
+
+
+def probe_marker(xy: tuple[float, float] | None) -> hv.Points:
+    """A cross at the probed latent point (empty when nothing has been probed)."""
+    data = [xy] if xy is not None else []
+    return hv.Points(data, ["latent_x", "latent_y"]).opts(
+        marker="x", size=16, color=PROBE_COLOUR, line_width=3
+    )
+
+
+def category_bars(table: pd.DataFrame) -> hv.Bars:
+    """Fraction of each SIMBAD category in the selection and in the whole catalog, side by side."""
+    long = table.melt(id_vars="category", value_vars=["selection", "catalog"], var_name="set", value_name="fraction")
+    return hv.Bars(long, ["category", "set"], "fraction").opts(
+        responsive=True, min_height=220, xrotation=45, tools=["hover"], ylabel="fraction of stars"
+    )
+
+
+def warm_up() -> None:
+    """Run every aggregation the views use on a tiny float32 catalog so numba compiles them once per
+    process (at server start) rather than while the first visitor waits."""
+    rng = np.random.default_rng(0)
+    tiny = pd.DataFrame({"latent_x": rng.random(64, dtype=np.float32), "latent_y": rng.random(64, dtype=np.float32)})
+    spec = ViewSpec("latent", "", "latent_x", "latent_y", "x", "y")
+    numbers = rng.random(64, dtype=np.float32)
+    cats = pd.Categorical.from_codes(rng.integers(0, 2, 64), categories=["a", "b"])
+    for colour, values in (
+        (ColourBy("n", None, "count"), None),
+        (ColourBy("m", "c", "mean"), numbers),
+        (ColourBy("x", "c", "max"), numbers),
+        (ColourBy("k", "c", "category"), cats),
+    ):
+        pts = points(tiny, spec, values=values)
+        shade(pts, colour, spec, dynamic=False, categories=["a", "b"])
+        op = datashade if colour.how == "category" else rasterize
+        op(pts, aggregator=reduction(colour), dynamic=False, x_range=(0.1, 0.9), y_range=(0.1, 0.9), width=50, height=40)
+    highlight(points(tiny, spec), dynamic=False)
+    rasterize(points(tiny, spec), dynamic=False, x_range=(0.1, 0.9), y_range=(0.1, 0.9), width=50, height=40)

@@ -1,0 +1,252 @@
+"""One session's state: colour-by, anomaly threshold, observed/reconstructed, selection and probe.
+
+:class:`AppState` works without any UI (tests drive it directly); views read its params and call
+its ``select_*`` methods. Derived data (masks, summary, table, SED rows) comes from
+``@param.depends`` methods, never from values stored by callbacks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import param
+
+from dashboard import export
+from dashboard.data import NO_CATEGORY, SkyData
+from dashboard.plots import ColourBy, ViewSpec, colour_options, symmetric_clim, view_specs
+from dashboard.selection import PRESET_FIELDS, box_mask, cone_mask, polygon_mask
+
+DEFAULT_THRESHOLD = 0.05
+
+
+class AppState(param.Parameterized):
+    """Everything one browser session can change; the shared :class:`SkyData` is read-only."""
+
+    sky = param.ClassSelector(class_=SkyData, constant=True, doc="the shared scored catalog and model")
+    colour_by = param.Selector(objects=["density"], doc="what colours the latent space")
+    threshold = param.Number(
+        DEFAULT_THRESHOLD, bounds=(0.0, None), softbounds=(0.005, 0.5), step=0.005,
+        doc="anomaly threshold on max |observed - reconstructed| (mag)",
+    )  # fmt: skip
+    show = param.Selector(
+        default="observed", objects=["observed", "reconstructed"], doc="magnitudes of the linked views"
+    )
+    selection = param.Array(default=None, allow_None=True, doc="sorted row indices of the selected stars")
+    geometry = param.Dict(default=None, allow_None=True, doc="how the selection was made (for provenance)")
+    revision = param.Integer(0, doc="bumped on every selection change; plots listen to it")
+    probe = param.Tuple(default=None, allow_None=True, length=2, doc="latent point given to the decoder")
+
+    def __init__(self, sky: SkyData, **params: Any) -> None:
+        options = colour_options(sky.df, sky.bands, extra=sky.frame.columns)
+        super().__init__(sky=sky, **params)
+        self.param.colour_by.objects = list(options)
+        if "colour_by" not in params:
+            self.colour_by = next(iter(options))  # the first-minus-third band colour (g - i for PS1)
+        self._colours = options
+        self._specs = {s.key: s for s in view_specs(sky.bands, sky.has_gaia)}
+        self._category_col, self._category_codes, self._category_names = sky.category_codes
+        self._max_res = sky.frame["max_abs_res"].to_numpy()
+
+    # ----- what the views need to know -----------------------------------------------------------
+    @property
+    def specs(self) -> dict[str, ViewSpec]:
+        return self._specs
+
+    @property
+    def colour(self) -> ColourBy:
+        return self._colours[self.colour_by]
+
+    @param.depends("threshold")
+    def anomaly_mask(self) -> np.ndarray:
+        """Stars whose reconstruction misses some band by more than the threshold (as ``core.scoring``)."""
+        return self._max_res > self.threshold
+
+    @param.depends("revision")
+    def selection_mask(self) -> np.ndarray:
+        mask = np.zeros(self.sky.n, dtype=bool)
+        if self.selection is not None:
+            mask[self.selection] = True
+        return mask
+
+    @property
+    def n_selected(self) -> int:
+        return 0 if self.selection is None else len(self.selection)
+
+    @param.depends("colour_by", "threshold")
+    def colour_values(self) -> tuple[Any, list[str] | None, tuple[float, float] | None]:
+        """Per-star values for the colour-by choice, the category names (or None) and a colour range."""
+        colour = self.colour
+        if colour.column is None:
+            return None, None, None
+        if colour.column == "anomaly":
+            cats = ["normal", "anomaly"]
+            return pd.Categorical.from_codes(self.anomaly_mask().astype(np.int8), cats), cats, None
+        if colour.how == "category":
+            if colour.column == self._category_col:
+                codes, cats = self._category_codes, self._category_names
+            else:
+                labels = self.sky.df[colour.column].astype("string").fillna(NO_CATEGORY).to_numpy(dtype=object)
+                codes, uniques = pd.factorize(labels, sort=True)
+                cats = [str(c) for c in uniques]
+            return pd.Categorical.from_codes(codes, categories=cats), cats, None
+        source = self.sky.frame if colour.column in self.sky.frame else self.sky.df
+        values = source[colour.column].to_numpy(np.float32)
+        return values, None, (symmetric_clim(values) if colour.symmetric else None)
+
+    # ----- making selections ----------------------------------------------------------------------
+    def _view_xy(self, view: str) -> tuple[str, str, np.ndarray, np.ndarray]:
+        try:
+            spec = self._specs[view]
+        except KeyError:
+            raise ValueError(f"unknown view {view!r}; views: {', '.join(self._specs)}") from None
+        x, y = spec.columns(self.show)
+        return x, y, self.sky.frame[x].to_numpy(), self.sky.frame[y].to_numpy()
+
+    def set_selection(self, mask_or_index: np.ndarray | None, geometry: dict[str, Any] | None) -> None:
+        """Replace the selection (a boolean mask or row indices) and record how it was made."""
+        if mask_or_index is None:
+            index = None
+        else:
+            arr = np.asarray(mask_or_index)
+            index = np.flatnonzero(arr) if arr.dtype == bool else np.unique(arr.astype(np.int64))
+        self.param.update(selection=index, geometry=geometry, revision=self.revision + 1)
+
+    def select_polygon(self, view: str, vertices: np.ndarray) -> int:
+        """Select the stars inside a lasso polygon drawn on ``view`` (data coordinates); returns the count."""
+        x, y, xs, ys = self._view_xy(view)
+        poly = np.asarray(vertices, dtype=float)
+        mask = polygon_mask(xs, ys, poly)
+        self.set_selection(mask, {"kind": "lasso", "view": view, "x": x, "y": y, "vertices": poly.round(6).tolist()})
+        return int(mask.sum())
+
+    def select_box(self, view: str, bounds: tuple[float, float, float, float]) -> int:
+        """Select the stars inside ``(left, bottom, right, top)`` on ``view``."""
+        x, y, xs, ys = self._view_xy(view)
+        mask = box_mask(xs, ys, bounds)
+        self.set_selection(mask, {"kind": "box", "view": view, "x": x, "y": y, "bounds": [float(v) for v in bounds]})
+        return int(mask.sum())
+
+    def select_anomalies(self) -> int:
+        mask = self.anomaly_mask()
+        self.set_selection(mask, {"kind": "preset", "preset": "anomalies", "threshold": self.threshold})
+        return int(mask.sum())
+
+    def categories(self) -> list[str]:
+        """SIMBAD categories present in the catalog (stars without one are not a category)."""
+        return [c for c in self._category_names if c != NO_CATEGORY]
+
+    def select_category(self, category: str) -> int:
+        if self._category_col is None:
+            raise ValueError("this catalog has no SIMBAD category column")
+        if category not in self._category_names:
+            raise ValueError(f"no star has SIMBAD category {category!r}; categories: {', '.join(self.categories())}")
+        mask = self._category_codes == self._category_names.index(category)
+        self.set_selection(mask, {"kind": "preset", "preset": "simbad", "column": self._category_col, "value": category})
+        return int(mask.sum())
+
+    def select_field(self, name: str) -> int:
+        """Stars within the paper's radius of a globular cluster or Leo II (``"all clusters"`` for all)."""
+        names = list(PRESET_FIELDS) if name == "all clusters" else [name]
+        unknown = [n for n in names if n not in PRESET_FIELDS]
+        if unknown:
+            raise ValueError(f"unknown field {unknown[0]!r}; known: {', '.join(PRESET_FIELDS)}")
+        ra, dec = self.sky.df["ra"].to_numpy(float), self.sky.df["dec"].to_numpy(float)
+        mask = np.zeros(self.sky.n, dtype=bool)
+        for n in names:
+            mask |= cone_mask(ra, dec, *PRESET_FIELDS[n])
+        fields = {n: PRESET_FIELDS[n] for n in names}
+        self.set_selection(mask, {"kind": "preset", "preset": "field", "fields": fields})
+        return int(mask.sum())
+
+    def clear_selection(self) -> None:
+        self.set_selection(None, None)
+
+    # ----- derived data ---------------------------------------------------------------------------
+    @param.depends("revision", "threshold")
+    def summary(self) -> dict[str, Any]:
+        """Counts and anomaly fractions of the selection and the whole catalog."""
+        anomalies = self.anomaly_mask()
+        n_total, n_anom = self.sky.n, int(anomalies.sum())
+        n_sel = self.n_selected
+        sel_anom = int(anomalies[self.selection].sum()) if n_sel else 0
+        return {
+            "n_total": n_total,
+            "n_anomalies": n_anom,
+            "anomaly_fraction": n_anom / n_total if n_total else 0.0,
+            "n_selected": n_sel,
+            "selected_anomalies": sel_anom,
+            "selected_anomaly_fraction": sel_anom / n_sel if n_sel else 0.0,
+            "threshold": self.threshold,
+        }
+
+    @param.depends("revision")
+    def category_table(self) -> pd.DataFrame:
+        """Counts and fractions per SIMBAD category in the selection and in the catalog."""
+        cols = ["category", "selection_count", "catalog_count", "selection", "catalog"]
+        if self._category_col is None:
+            return pd.DataFrame(columns=cols)
+        k = len(self._category_names)
+        catalog = np.bincount(self._category_codes, minlength=k)
+        selected = np.bincount(self._category_codes[self.selection], minlength=k) if self.n_selected else catalog * 0
+        table = pd.DataFrame({"category": self._category_names, "selection_count": selected, "catalog_count": catalog})
+        table["selection"] = table["selection_count"] / max(self.n_selected, 1)
+        table["catalog"] = table["catalog_count"] / self.sky.n
+        return table.sort_values("catalog_count", ascending=False, kind="stable")[cols].reset_index(drop=True)
+
+    def table_columns(self) -> list[str]:
+        b = self.sky.bands.names
+        wanted = ["obj_id", "ra", "dec", *b, "latent_x", "latent_y", "max_abs_res", "res_band", "anomaly",
+                  *(f"{x}_res" for x in b), "simbad_otype", "simbad_category", "true_class", "abs_g", "dist_kpc"]  # fmt: skip
+        return [c for c in wanted if c in self.sky.df]
+
+    @param.depends("revision", "threshold")
+    def selected_table(self, limit: int | None = None) -> pd.DataFrame:
+        """The selected stars, most anomalous first, with the live anomaly flag (the first ``limit`` only)."""
+        if not self.n_selected:
+            return pd.DataFrame(columns=self.table_columns())
+        res = self._max_res[self.selection]
+        if limit is not None and len(res) > limit:
+            top = np.argpartition(-res, limit - 1)[:limit]
+            order = top[np.argsort(-res[top], kind="stable")]
+        else:
+            order = np.argsort(-res, kind="stable")
+        rows_idx = self.selection[order]
+        cols = [c for c in self.table_columns() if c != "anomaly"]
+        rows = self.sky.df.iloc[rows_idx][cols].reset_index(drop=True)
+        at = cols.index("max_abs_res") + 1 if "max_abs_res" in cols else len(cols)
+        rows.insert(at, "anomaly", self.anomaly_mask()[rows_idx])
+        return rows
+
+    @param.depends("revision")
+    def most_anomalous(self, n: int = 5) -> pd.DataFrame:
+        """The ``n`` selected stars with the largest residual (for SEDs and cutouts)."""
+        if not self.n_selected:
+            return self.sky.df.iloc[:0]
+        res = self._max_res[self.selection]
+        k = min(n, len(res))
+        top = np.argpartition(-res, k - 1)[:k] if len(res) > k else np.arange(len(res))
+        top = top[np.argsort(-res[top], kind="stable")]
+        return self.sky.df.iloc[self.selection[top]]
+
+    @param.depends("probe")
+    def probe_magnitudes(self) -> np.ndarray | None:
+        """Magnitudes the decoder produces at the probed latent point, or None (no probe, no model)."""
+        if self.probe is None or self.sky.model is None:
+            return None
+        xy = np.asarray([self.probe], dtype=np.float64)
+        return np.asarray(self.sky.model.decode_latent(xy), dtype=float)[0]
+
+    def provenance(self) -> dict[str, Any]:
+        """What an export records: catalog and model, threshold, colour-by, and the selection geometry."""
+        prov = self.sky.provenance()
+        prov.update(threshold=self.threshold, magnitudes_shown=self.show, selection=self.geometry,
+                    n_selected=self.n_selected)  # fmt: skip
+        return prov
+
+    def export_csv(self) -> str:
+        """The selected stars with every catalog and model column, as ECSV text with provenance."""
+        rows = self.sky.df.iloc[self.selection if self.selection is not None else []].copy()
+        rows["anomaly_at_threshold"] = self.anomaly_mask()[self.selection] if self.n_selected else []
+        return export.to_ecsv(rows, self.provenance())

@@ -1,0 +1,401 @@
+"""Panel viewers: each takes the session's :class:`AppState`, lays out widgets made from its params,
+and turns plot functions into live plots. Views never talk to each other, only to the state.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from dashboard import plots
+from dashboard.data import NO_CATEGORY
+from dashboard.selection import PRESET_FIELDS
+from dashboard.state import AppState
+
+log = logging.getLogger(__name__)
+
+INSPECT_MAX = 2500
+N_SED = 5
+N_CUTOUTS = 4
+TABLE_MAX = 10_000  # rows sent to the browser table; the CSV export always has the whole selection
+DENSITY = plots.ColourBy("stars per pixel", None, "count", cmap="Blues")
+PRESET_NONE = "choose a preset..."
+PRESET_ANOMALIES = "anomalies above the threshold"
+
+
+class ScatterView(Viewer):
+    """One datashaded view (latent space or a linked diagram) with lasso/box selection and highlight."""
+
+    state = param.ClassSelector(class_=AppState)
+    view = param.String(doc="key of the view spec in the state")
+
+    def __init__(self, **params) -> None:
+        super().__init__(**params)
+        sky = self.state.sky
+        self._hover_cols = [c for c in ("obj_id", *sky.bands.names, "max_abs_res", "res_band", "simbad_otype",
+                                        "simbad_category", "true_class") if c in sky.df]  # fmt: skip
+        self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_both", min_height=320, linked_axes=False)
+        deps = ["colour_by"] if self.view == "latent" else ["show"]
+        self.state.param.watch(lambda *_: setattr(self._pane, "object", self._plot()), deps)
+
+    @property
+    def spec(self) -> plots.ViewSpec:
+        return self.state.specs[self.view]
+
+    def _colour(self) -> plots.ColourBy:
+        return self.state.colour if self.view == "latent" else DENSITY
+
+    def _show(self) -> str:
+        return "observed" if self.view == "latent" else self.state.show
+
+    def _base(self, **_):
+        colour = self._colour()
+        values, _, _ = self.state.colour_values() if colour is not DENSITY else (None, None, None)
+        return plots.points(self.state.sky.frame, self.spec, self._show(), values, colour.label)
+
+    def _selected(self, **_):
+        sel = self.state.selection if self.state.selection is not None else np.zeros(0, dtype=np.int64)
+        frame = self.state.sky.frame
+        cols = [c for c in (*self.spec.columns(self._show()), self.spec.subset) if c is not None]
+        # Only the columns this view draws: copying the whole plotting frame per view would dominate a lasso.
+        sub = pd.DataFrame({c: frame[c].to_numpy()[sel] for c in dict.fromkeys(cols)}, copy=False)
+        return plots.points(sub, self.spec, self._show())
+
+    def _veil(self, **_):
+        return plots.veil(self.state.selection is not None)
+
+    def _inspect(self, x_range=None, y_range=None, **_):
+        sky, (x, y) = self.state.sky, self.spec.columns(self._show())
+        xs, ys = sky.frame[x].to_numpy(), sky.frame[y].to_numpy()
+        inside = np.isfinite(xs) & np.isfinite(ys)
+        if x_range is not None and y_range is not None:
+            (x0, x1), (y0, y1) = sorted(x_range), sorted(y_range)
+            inside &= (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
+        order = sky.hover_order
+        idx = order[inside[order]][:INSPECT_MAX]
+        rows = sky.df.iloc[idx][self._hover_cols].reset_index(drop=True)
+        rows[x], rows[y] = xs[idx], ys[idx]
+        rows["obj_id"] = rows["obj_id"].astype(str)  # beyond 2**53: text keeps every digit in the browser
+        if "res_band" in rows:
+            rows["res_band"] = rows["res_band"].astype(str)
+        return plots.inspect_layer(rows, self.spec, self._show(), self._hover_cols)
+
+    def _plot(self):
+        colour, spec = self._colour(), self.spec
+        streams = [hv.streams.Params(self.state, ["threshold"])] if colour.column == "anomaly" else []
+        base_pts = hv.DynamicMap(self._base, streams=streams)
+        _, cats, clim = self.state.colour_values() if colour is not DENSITY else (None, None, None)
+        tools = ("lasso_select", "box_select", "tap") if self.view == "latent" else ("lasso_select", "box_select")
+        x, y = spec.columns(self._show())
+        sky = self.state.sky
+        base = plots.shade(base_pts, colour, spec, categories=cats, clim=clim, tools=tools,
+                           xlim=sky.limits(x, spec.subset), ylim=sky.limits(y, spec.subset))
+        revision = [hv.streams.Params(self.state, ["revision"])]
+        # Dimming is a translucent layer over the catalog so that a selection never re-aggregates it.
+        veil = hv.DynamicMap(self._veil, streams=revision)
+        selected = plots.highlight(hv.DynamicMap(self._selected, streams=revision))
+        inspect = hv.DynamicMap(self._inspect, streams=[hv.streams.RangeXY()])
+        layers = base * veil * selected * inspect
+        lasso = hv.streams.Lasso(source=base)
+        box = hv.streams.BoundsXY(source=base)
+        lasso.add_subscriber(self._on_lasso)
+        box.add_subscriber(self._on_box)
+        if self.view == "latent":
+            tap = hv.streams.SingleTap(source=base)
+            tap.add_subscriber(self._on_tap)
+            layers = layers * hv.DynamicMap(
+                lambda probe=None, **_: plots.probe_marker(self.state.probe),
+                streams=[hv.streams.Params(self.state, ["probe"])],
+            )
+        if cats:
+            layers = layers * plots.legend(plots.category_key(cats))
+        return layers.opts(
+            hv.opts.Overlay(title=spec.title, active_tools=["wheel_zoom"], responsive=True, min_height=300)
+        )
+
+    def _on_lasso(self, geometry=None, **_):
+        if geometry is not None and len(geometry) >= 3:
+            self.state.select_polygon(self.view, np.asarray(geometry))
+
+    def _on_box(self, bounds=None, **_):
+        if bounds is not None:
+            self.state.select_box(self.view, bounds)
+
+    def _on_tap(self, x=None, y=None, **_):
+        if x is not None and y is not None:
+            self.state.probe = (float(x), float(y))
+
+    def __panel__(self):
+        return self._pane
+
+
+class Controls(Viewer):
+    """Colour-by, threshold with live anomaly count, observed/reconstructed, presets, clear and export."""
+
+    state = param.ClassSelector(class_=AppState)
+
+    def __init__(self, **params) -> None:
+        super().__init__(**params)
+        st = self.state
+        options = [PRESET_NONE, PRESET_ANOMALIES]
+        options += [f"SIMBAD: {c}" for c in st.categories()]
+        options += [f"field: {n}" for n in PRESET_FIELDS] + ["field: all clusters"]
+        self._preset = pn.widgets.Select(label="Select preset", options=options, value=PRESET_NONE)
+        self._preset.param.watch(self._apply_preset, "value")
+        self._clear = pn.widgets.Button(label="Clear selection")
+        self._clear.on_click(lambda _: st.clear_selection())
+        self._download = pn.widgets.FileDownload(
+            callback=self._export, filename="sedscape_selection.csv", color="primary",
+            label="Download selection (CSV)", embed=False,
+        )  # fmt: skip
+
+    def _apply_preset(self, event) -> None:
+        value = event.new
+        if value == PRESET_NONE:
+            return
+        if value == PRESET_ANOMALIES:
+            self.state.select_anomalies()
+        elif value.startswith("SIMBAD: "):
+            self.state.select_category(value.removeprefix("SIMBAD: "))
+        elif value.startswith("field: "):
+            self.state.select_field(value.removeprefix("field: "))
+        self._preset.value = PRESET_NONE
+
+    def _export(self) -> io.StringIO:
+        return io.StringIO(self.state.export_csv())
+
+    @param.depends("state.threshold")
+    def _threshold_count(self):
+        s = self.state.summary()
+        return pn.pane.Markdown(
+            f"**{s['n_anomalies']:,}** anomalies ({100 * s['anomaly_fraction']:.2f}% of {s['n_total']:,}) "
+            f"with max |obs - rec| > {s['threshold']:.3f} mag",
+            css_classes=["threshold-count"],
+        )
+
+    def __panel__(self):
+        st = self.state
+        return pn.Column(
+            pn.widgets.Select.from_param(st.param.colour_by, label="Colour latent space by"),
+            pn.widgets.FloatSlider.from_param(st.param.threshold, label="Anomaly threshold (mag)", start=0.005,
+                                              end=0.5, step=0.005, format="0.000"),  # fmt: skip
+            self._threshold_count,
+            pn.widgets.RadioButtonGroup.from_param(st.param.show, label="Linked views show"),
+            self._preset,
+            self._clear,
+            self._download,
+            sizing_mode="stretch_width",
+        )
+
+
+class SelectionSummary(Viewer):
+    """Count, anomaly fraction and SIMBAD categories of the selection; a paginated table of its stars."""
+
+    state = param.ClassSelector(class_=AppState)
+
+    def __init__(self, **params) -> None:
+        super().__init__(**params)
+        self._table = pn.widgets.Tabulator(
+            value=self._table_value(), pagination="remote", page_size=12, disabled=True,
+            show_index=False, sizing_mode="stretch_width", height=420,
+        )  # fmt: skip
+        self.state.param.watch(lambda *_: setattr(self._table, "value", self._table_value()), ["revision", "threshold"])
+
+    def _table_value(self) -> pd.DataFrame:
+        table = self.state.selected_table(TABLE_MAX)
+        # PS1 objIDs exceed 2**53: send them as text so the browser shows every digit.
+        table["obj_id"] = table["obj_id"].astype(str)
+        return table
+
+    @param.depends("state.revision", "state.threshold")
+    def _text(self):
+        s = self.state.summary()
+        geom = self.state.geometry or {}
+        how = geom.get("kind", "none")
+        if how == "preset":
+            how = f"preset {geom.get('preset')}"
+        elif how in ("lasso", "box"):
+            how = f"{how} on {geom.get('view')}"
+        return pn.pane.Markdown(
+            f"### Selection: <span class='n-selected'>{s['n_selected']:,}</span> stars ({how})\n"
+            f"anomalies in selection: **{s['selected_anomalies']:,}** "
+            f"({100 * s['selected_anomaly_fraction']:.2f}%); catalog: {s['n_anomalies']:,} of {s['n_total']:,} "
+            f"({100 * s['anomaly_fraction']:.2f}%)"
+            + (f"\n\nThe table lists the {TABLE_MAX:,} most anomalous; the CSV download has all {s['n_selected']:,}."
+               if s["n_selected"] > TABLE_MAX else ""),
+            css_classes=["selection-summary"],
+        )
+
+    @param.depends("state.revision")
+    def _categories(self):
+        table = self.state.category_table()
+        table = table[table["category"] != NO_CATEGORY]
+        if table.empty:
+            return pn.pane.Markdown("No SIMBAD categories in this catalog.")
+        sel_total, cat_total = max(table["selection_count"].sum(), 1), max(table["catalog_count"].sum(), 1)
+        lines = ["| SIMBAD category | selection | share | catalog | share |", "|---|---:|---:|---:|---:|"]
+        for row in table.head(12).itertuples():
+            lines.append(f"| {row.category} | {row.selection_count:,} | {100 * row.selection_count / sel_total:.1f}% "
+                         f"| {row.catalog_count:,} | {100 * row.catalog_count / cat_total:.1f}% |")  # fmt: skip
+        note = "Shares are of the stars with a SIMBAD category."
+        return pn.pane.Markdown("\n".join(lines) + "\n\n" + note, css_classes=["category-table"])
+
+    def __panel__(self):
+        return pn.Column(self._text, pn.Row(self._categories), self._table, sizing_mode="stretch_width")
+
+
+class SedPanel(Viewer):
+    """SEDs (observed with errors, reconstructed) of the most anomalous selected stars, and their residuals."""
+
+    state = param.ClassSelector(class_=AppState)
+
+    @param.depends("state.revision", "state.threshold")
+    def _plots(self):
+        rows = self.state.most_anomalous(N_SED)
+        if rows.empty:
+            return pn.pane.Markdown("Select stars (lasso or box on any plot, or a preset) to see their SEDs.")
+        bands = self.state.sky.bands
+        sed = plots.sed_overlay(rows, bands).opts(title=f"SEDs of the {len(rows)} most anomalous selected stars")
+        res = plots.residual_overlay(rows, bands, self.state.threshold)
+        return pn.Column(pn.pane.HoloViews(sed, height=280), pn.pane.HoloViews(res, height=200),
+                         sizing_mode="stretch_width")  # fmt: skip
+
+    def __panel__(self):
+        return pn.Column(pn.param.ParamMethod(self._plots, lazy=True), sizing_mode="stretch_width")
+
+
+class LatentProbe(Viewer):
+    """The SED the decoder produces where the user clicked in the latent space."""
+
+    state = param.ClassSelector(class_=AppState)
+
+    @param.depends("state.probe")
+    def _plot(self):
+        sky = self.state.sky
+        if sky.model is None:
+            return pn.pane.Markdown(f"Latent probe unavailable: {sky.model_problem}", css_classes=["probe-off"])
+        if self.state.probe is None:
+            return pn.pane.Markdown("Click anywhere in the latent space to see the SED the decoder produces there.")
+        mags = self.state.probe_magnitudes()
+        curve = plots.probe_sed(mags, sky.bands, self.state.probe)
+        table = " | ".join(f"{b} {m:.3f}" for b, m in zip(sky.bands.names, mags, strict=True))
+        return pn.Column(pn.pane.HoloViews(curve, height=280, sizing_mode="stretch_width"),
+                         pn.pane.Markdown(f"Decoded magnitudes: {table}", css_classes=["probe-sed"]))  # fmt: skip
+
+    def __panel__(self):
+        return pn.Column(self._plot, sizing_mode="stretch_width")
+
+
+class Cutouts(Viewer):
+    """PS1 colour images of the most anomalous selected stars beside their SEDs, fetched when shown."""
+
+    state = param.ClassSelector(class_=AppState)
+
+    @param.depends("state.revision")
+    def _cards(self):
+        rows = self.state.most_anomalous(N_CUTOUTS)
+        if rows.empty:
+            return pn.pane.Markdown("Select stars to see their PS1 images.")
+        try:
+            from core.archives.cutouts import fetch_cutouts
+
+            coords = list(zip(rows["ra"].to_numpy(float), rows["dec"].to_numpy(float), strict=True))
+            cutouts = fetch_cutouts(coords, size=240, filters="gri", max_workers=N_CUTOUTS)
+        except ImportError:
+            cutouts = [None] * len(rows)
+        bands = self.state.sky.bands
+        cards = []
+        for (_, star), cut in zip(rows.iterrows(), cutouts, strict=True):
+            cards.append(pn.Row(_image(cut), pn.pane.HoloViews(plots.sed_overlay(star.to_frame().T, bands),
+                                                               height=240, width=360)))  # fmt: skip
+        return pn.Column(*cards)
+
+    def __panel__(self):
+        # lazy: nothing is fetched until the Cutouts tab has been opened.
+        return pn.Column(pn.param.ParamMethod(self._cards, lazy=True), sizing_mode="stretch_width")
+
+
+def _image(cut) -> pn.viewable.Viewable:
+    """The cutout JPEG; a placeholder (offline, outside PS1) keeps its generated image and says why."""
+    if cut is None:
+        return pn.pane.Markdown("**No image**: the PS1 cutout client is not installed.", width=240,
+                                css_classes=["cutout-placeholder"])  # fmt: skip
+    parts = []
+    if cut.data:
+        src = f"data:image/jpeg;base64,{base64.b64encode(cut.data).decode()}"
+        alt = "PS1 cutout placeholder" if cut.placeholder else "PS1 cutout"
+        parts.append(pn.pane.HTML(f"<img src='{src}' width='240' height='240' alt='{alt}'>", width=244))
+    if cut.placeholder:
+        parts.append(pn.pane.Markdown(f"**No image**: {cut.message}", width=240, css_classes=["cutout-placeholder"]))
+    return pn.Column(*parts, width=250)
+
+
+def error_page(problem: Exception) -> pn.viewable.Viewable:
+    """A page that says what is wrong with the catalog or model, and what to run."""
+    return pn.Column(
+        pn.pane.Markdown("# sedscape dashboard: cannot open the catalog"),
+        pn.pane.Alert(str(problem), alert_type="danger", css_classes=["sedscape-error"]),
+        pn.pane.Markdown(
+            "Open another catalog with `panel serve dashboard --args CATALOG.parquet [MODEL_DIR]` or set "
+            "`SEDSCAPE_CATALOG` / `SEDSCAPE_MODEL`."
+        ),
+    )
+
+
+def header_text(state: AppState) -> str:
+    prov = state.sky.provenance()
+    model = prov["model_dir"] or "no model"
+    return f"{prov['catalog']} ({prov['catalog_rows']:,} stars) | model: {model}"
+
+
+class Dashboard(Viewer):
+    """The whole page for one session: controls, latent space, linked views and the tabs below."""
+
+    state = param.ClassSelector(class_=AppState)
+
+    def __init__(self, **params) -> None:
+        super().__init__(**params)
+        st = self.state
+        self.views = {key: ScatterView(state=st, view=key) for key in st.specs}
+        linked = [self.views[k] for k in st.specs if k != "latent"]
+        tabs = pn.Tabs(
+            ("Selection", SelectionSummary(state=st)),
+            ("SEDs", SedPanel(state=st)),
+            ("Latent probe", LatentProbe(state=st)),
+            ("Cutouts", Cutouts(state=st)),
+            dynamic=True,
+        )
+        self._layout = pn.Column(
+            pn.pane.Markdown(f"## sedscape: {header_text(st)}", css_classes=["sedscape-header"]),
+            pn.Row(
+                pn.Column(Controls(state=st), width=300),
+                pn.Column(self.views["latent"], height=720, sizing_mode="stretch_width"),
+                pn.GridBox(*linked, ncols=2, sizing_mode="stretch_width", height=720),
+            ),
+            tabs,
+            sizing_mode="stretch_width",
+        )
+
+    def __panel__(self):
+        return self._layout
+
+
+def warm_up_page(sky) -> None:
+    """Render a page and make a selection once, off-screen, so numba compiles every aggregation the
+    views use (per dtype and array layout) before the first visitor arrives."""
+    state = AppState(sky)
+    page = Dashboard(state=state)
+    page.__panel__().get_root()
+    spec = state.specs["latent"]
+    (x0, x1), (y0, y1) = sky.limits(spec.x), sky.limits(spec.y)
+    cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 8, (y1 - y0) / 8
+    state.select_polygon("latent", np.array([[cx - rx, cy - ry], [cx + rx, cy - ry], [cx, cy + ry]]))
+    state.clear_selection()

@@ -1,0 +1,87 @@
+"""Choosing and loading the catalog and model the dashboard opens."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core import paths
+from core.catalog import read_parquet, write_parquet
+from core.errors import CatalogError, SedscapeError
+from dashboard.data import BUILD_COMMAND, MissingSkyError, Sources, load_sky, resolve_sources
+
+
+def test_args_beat_environment_beat_defaults(tmp_path):
+    env = {"SEDSCAPE_CATALOG": str(tmp_path / "env.parquet"), "SEDSCAPE_MODEL": str(tmp_path / "env_model")}
+    s = resolve_sources(["a.parquet", "m"], env)
+    assert (s.catalog, s.model_dir, s.origin) == (Path("a.parquet"), Path("m"), "args")
+    s = resolve_sources(["a.parquet"], env)
+    assert s.model_dir == tmp_path / "env_model"
+    s = resolve_sources([], env)
+    assert (s.catalog, s.origin) == (tmp_path / "env.parquet", "env")
+    s = resolve_sources([], {})
+    assert s.is_default
+    assert (s.catalog, s.model_dir) == (paths.default_scored_path(), paths.default_model_dir())
+
+
+def test_too_many_args_is_a_clear_error():
+    with pytest.raises(SedscapeError, match="CATALOG \\[MODEL_DIR\\]"):
+        resolve_sources(["a", "b", "c"], {})
+
+
+def test_missing_catalog_names_the_path(tmp_path):
+    with pytest.raises(CatalogError, match="nope.parquet"):
+        load_sky(Sources(tmp_path / "nope.parquet", None, "args"))
+
+
+def test_unscored_catalog_is_refused_with_the_command(tmp_path, small_catalog):
+    path = write_parquet(small_catalog, tmp_path / "raw.parquet")
+    with pytest.raises(CatalogError, match="sedscape score"):
+        load_sky(Sources(path, None, "args"))
+
+
+def test_missing_default_sky_says_how_to_build_it(tmp_path):
+    src = Sources(tmp_path / "generated" / "mock_sky_scored.parquet", tmp_path / "model", "default")
+    with pytest.raises(MissingSkyError) as err:
+        load_sky(src, build_default=False)
+    assert BUILD_COMMAND in str(err.value)
+
+
+def test_missing_default_model_becomes_a_missing_sky_page(monkeypatch, tmp_path):
+    monkeypatch.setenv("SEDSCAPE_GENERATED_DIR", str(tmp_path / "gen"))
+    src = Sources(paths.default_scored_path(), tmp_path / "no_model", "default")
+    with pytest.raises(MissingSkyError, match="sedscape train"):
+        load_sky(src)
+
+
+def test_loads_scored_sky_with_model_and_plotting_columns(sky, scored_paths):
+    df = read_parquet(scored_paths[0])
+    assert sky.n == len(df) and sky.model is not None and sky.model_problem == ""
+    assert sky.bands.names == ("g", "r", "i", "z", "y")
+    np.testing.assert_allclose(sky.frame["g_i"], (df["g"] - df["i"]).astype(np.float32), atol=1e-5)
+    np.testing.assert_allclose(sky.frame["r_i_rec"], (df["r_rec"] - df["i_rec"]), atol=1e-5)
+    gaia = np.isfinite(df["abs_g"]).to_numpy()
+    assert 0 < gaia.sum() < len(df)
+    np.testing.assert_allclose((sky.frame["abs_g_rec"] - sky.frame["abs_g"])[gaia], (df["g_rec"] - df["g"])[gaia],
+                               atol=1e-4)  # fmt: skip
+    assert sky.has_gaia
+    prov = sky.provenance()
+    assert prov["catalog"] == str(scored_paths[0]) and prov["model"]["model"]["name"] == "pca"
+
+
+def test_missing_model_dir_turns_the_probe_off_but_loads(scored_paths, tmp_path):
+    sky = load_sky(Sources(scored_paths[0], tmp_path / "absent", "args"))
+    assert sky.model is None and "does not exist" in sky.model_problem
+
+
+def test_absolute_magnitude_from_parallax_when_the_catalog_has_none():
+    import pandas as pd
+
+    from dashboard.data import absolute_first_band
+
+    df = pd.DataFrame({"g": [15.0, 15.0, 15.0, 15.0], "parallax": [10.0, 1.0, -1.0, np.nan],
+                       "parallax_error": [0.1, 0.5, 0.1, 0.1]})  # fmt: skip
+    m = absolute_first_band(df)
+    assert m[0] == pytest.approx(15.0 + 5 * np.log10(10.0 / 100.0))  # 100 pc: M = m - 5
+    assert np.isnan(m[1:]).all()  # S/N 2, negative and missing parallaxes give no M_g
+    assert absolute_first_band(df.drop(columns="parallax")) is None

@@ -1,0 +1,85 @@
+"""Viewers compose without a server: presets drive the state, the table follows the selection."""
+
+import numpy as np
+import panel as pn
+import pytest
+
+from dashboard import views
+from dashboard.state import AppState
+
+
+@pytest.fixture
+def state(sky):
+    return AppState(sky)
+
+
+def test_preset_widget_selects_and_resets_itself(state):
+    controls = views.Controls(state=state)
+    controls._preset.value = "field: all clusters"
+    assert state.geometry["preset"] == "field" and len(state.geometry["fields"]) == 6
+    controls._preset.value = views.PRESET_ANOMALIES
+    assert state.n_selected == int(state.anomaly_mask().sum())
+    assert controls._preset.value == views.PRESET_NONE
+    controls._preset.value = "SIMBAD: WD"
+    assert state.geometry == {"kind": "preset", "preset": "simbad", "column": "simbad_category", "value": "WD"}
+
+
+def test_table_follows_selection_with_text_ids_and_a_cap(state, monkeypatch):
+    summary = views.SelectionSummary(state=state)
+    assert summary._table.value.empty
+    monkeypatch.setattr(views, "TABLE_MAX", 7)
+    state.select_anomalies()
+    table = summary._table.value
+    assert len(table) == 7 and table["obj_id"].map(type).eq(str).all()
+    top = state.selected_table()
+    assert table["obj_id"].tolist() == top["obj_id"].astype(str).head(7).tolist()
+
+
+def test_whole_page_renders_and_warm_up_leaves_no_selection(sky):
+    state = AppState(sky)
+    page = views.Dashboard(state=state)
+    root = page.__panel__().get_root()
+    assert root is not None and set(page.views) == {"latent", "cmd", "cc1", "cc2", "hr"}
+    views.warm_up_page(sky)  # renders its own page and selects, without touching this session
+    assert state.selection is None
+
+
+def test_error_page_shows_the_problem():
+    page = views.error_page(ValueError("catalog /x.parquet: no such file"))
+    alert = next(o for o in page.objects if isinstance(o, pn.pane.Alert))
+    assert "/x.parquet" in alert.object
+
+
+def test_lasso_stream_callback_selects_on_its_view(state):
+    view = views.ScatterView(state=state, view="cc1")
+    view._on_lasso(geometry=np.array([[0.0, 0.0], [3.0, 0.0], [3.0, 3.0]]))
+    assert state.geometry["view"] == "cc1" and state.geometry["x"] == "g_r"
+    view._on_lasso(geometry=None)  # a cleared lasso keeps the selection
+    assert state.geometry["view"] == "cc1"
+
+
+def test_category_table_counts_labelled_stars_only(state, sky):
+    summary = views.SelectionSummary(state=state)
+    state.select_category("RGB")
+    text = summary._categories().object
+    n_rgb = int((sky.df["simbad_category"] == "RGB").sum())
+    assert f"| RGB | {n_rgb:,} | 100.0% |" in text and "(none)" not in text
+
+
+def test_cutouts_fetch_only_once_their_tab_is_shown(state, monkeypatch):
+    import core.archives.cutouts as cutouts
+
+    calls = []
+
+    def fake_fetch(coords, **kwargs):
+        calls.append(list(coords))
+        return [cutouts.Cutout(b"", True, "offline (test)", "", ra, dec) for ra, dec in calls[-1]]
+
+    monkeypatch.setattr(cutouts, "fetch_cutouts", fake_fetch)
+    layout = views.Cutouts(state=state).__panel__()
+    state.select_anomalies()
+    assert calls == []  # the tab has not been shown: nothing fetched
+    layout.get_root()
+    assert len(calls) == 1 and len(calls[0]) == views.N_CUTOUTS
+    top = state.most_anomalous(views.N_CUTOUTS)
+    assert [c[0] for c in calls[0]] == top["ra"].tolist()  # most anomalous first
