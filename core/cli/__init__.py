@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from core.errors import SedscapeError
@@ -52,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 1
     configure_logging(args.verbose, args.quiet)
+    if args.verbose < 2:
+        # TensorFlow's C++ start-up chatter (CUDA probing, XLA notices) is noise to a CLI user.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         return int(args.func(args) or 0)
     except SedscapeError as exc:
