@@ -38,6 +38,10 @@ def main() -> None:
     parser.add_argument("catalog", nargs="?", help="scored catalog (default: the default scored mock sky)")
     parser.add_argument("model_dir", nargs="?")
     parser.add_argument("--screenshot", type=Path)
+    parser.add_argument("--server-log", type=Path, help="keep the server's output here")
+    parser.add_argument("--settle", type=float, default=10.0,
+                        help="seconds between the first page and the lasso (the server compiles the other "
+                             "colour-by kernels and loads TensorFlow in the background meanwhile; default 10)")  # fmt: skip
     args = parser.parse_args()
     port, closed = _free_port(), _free_port()
     env = dict(os.environ, SEDSCAPE_PS1_IMAGE_URL=f"http://127.0.0.1:{closed}/", TF_CPP_MIN_LOG_LEVEL="2")
@@ -45,14 +49,18 @@ def main() -> None:
            "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}", "--liveness",
            *(["--args", args.catalog, *([args.model_dir] if args.model_dir else [])] if args.catalog else [])]  # fmt: skip
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = open(args.server_log, "w") if args.server_log else subprocess.DEVNULL  # noqa: SIM115
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_for(f"http://127.0.0.1:{port}/liveness", proc)
+        print(f"server start -> liveness: {time.perf_counter() - t0:.1f} s")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1600, "height": 1400})
             page.goto(f"http://127.0.0.1:{port}/dashboard", timeout=300_000)
+            print(f"server start -> page document loaded: {time.perf_counter() - t0:.1f} s")
             page.wait_for_selector(".selection-summary", timeout=300_000)
+            print(f"server start -> widgets rendered: {time.perf_counter() - t0:.1f} s")
             geom = _plot_geometry(page, "Latent space")
             page.wait_for_function(
                 "() => [...Bokeh.index.all_views()].some(v => v.model.type === 'Image' || "
@@ -62,6 +70,7 @@ def main() -> None:
             ready = time.perf_counter() - t0
             print(f"server start -> first page with plots: {ready:.1f} s")
 
+            page.wait_for_timeout(args.settle * 1000)
             cx, cy = geom["left"] + geom["width"] / 2, geom["top"] + geom["height"] / 2
             ang = np.linspace(0, 2 * np.pi, 24)
             path = np.c_[cx + 0.2 * geom["width"] * np.cos(ang), cy + 0.2 * geom["height"] * np.sin(ang)]
@@ -77,7 +86,7 @@ def main() -> None:
             page.locator(".tabulator-row").first.wait_for(timeout=60_000)
             table = time.perf_counter() - t1
             n = page.locator(".n-selected").first.text_content()
-            print(f"lasso ({n} stars) -> summary updated: {summary:.2f} s; table rows shown: {table:.2f} s")
+            print(f"lasso {args.settle:g} s after the first page ({n} stars) -> summary updated: {summary:.2f} s; table rows shown: {table:.2f} s")
             if args.screenshot:
                 page.wait_for_timeout(2000)
                 page.screenshot(path=str(args.screenshot), full_page=True)

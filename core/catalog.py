@@ -202,9 +202,10 @@ def write_parquet(
     return path
 
 
-def read_parquet(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+def read_parquet(path: str | Path, columns: list[str] | None = None, rows: int | None = None) -> pd.DataFrame:
     """Read a sedscape (or any) Parquet file; metadata lands in ``df.attrs['sedscape']``.
 
+    ``rows`` reads only the first that many rows (a quick look at a large file).
     A missing, empty or truncated file raises :class:`CatalogError` that names the file.
     """
     import pyarrow.parquet as pq
@@ -216,7 +217,14 @@ def read_parquet(path: str | Path, columns: list[str] | None = None) -> pd.DataF
         raise CatalogError(f"{path}: the file is empty (0 bytes)")
     try:
         pf = pq.ParquetFile(path)
-        table = pf.read(columns=columns)
+        if rows is None:
+            table = pf.read(columns=columns)
+        else:
+            import pyarrow as pa
+
+            schema = pf.schema_arrow if columns is None else pa.schema([pf.schema_arrow.field(c) for c in columns])
+            batch = next(pf.iter_batches(batch_size=max(rows, 1), columns=columns), None)
+            table = pa.Table.from_batches([batch] if batch is not None else [], schema=schema)
     except Exception as exc:  # pyarrow raises several types for damaged files
         raise CatalogError(
             f"{path}: not a readable Parquet file ({exc.__class__.__name__}: {exc}); "

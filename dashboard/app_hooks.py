@@ -12,7 +12,7 @@ def on_server_loaded(server_context) -> None:
     import holoviews as hv
 
     from dashboard.data import warm_cache
-    from dashboard.views import warm_up_page
+    from dashboard.views import warm_limits, warm_up_page
 
     logger = logging.getLogger("dashboard")  # the server has configured the root logger for bokeh only
     logger.setLevel(logging.INFO)
@@ -23,4 +23,4 @@ def on_server_loaded(server_context) -> None:
         logger.propagate = False
     hv.extension("bokeh", logo=False)
 
-    threading.Thread(target=warm_cache, args=(_ARGV, warm_up_page), daemon=True, name="sedscape-load").start()
+    threading.Thread(target=warm_cache, args=(_ARGV, warm_up_page, warm_limits), daemon=True, name="sedscape-load").start()

@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ import panel as pn
 
 from core import paths
 from core.bands import BandSet
-from core.catalog import band_set_of, read_parquet
+from core.catalog import band_set_of
 from core.errors import CatalogError, ModelError, SedscapeError
 
 log = logging.getLogger(__name__)
@@ -33,10 +34,7 @@ log = logging.getLogger(__name__)
 NO_CATEGORY = "(none)"
 CATALOG_ENV = "SEDSCAPE_CATALOG"
 MODEL_ENV = "SEDSCAPE_MODEL"
-BUILD_COMMAND = (
-    "sedscape mock && sedscape train data/generated/mock_sky.parquet --out data/models/default "
-    "&& sedscape score"
-)
+BUILD_COMMAND = "sedscape prepare-default"
 
 
 class MissingSkyError(SedscapeError):
@@ -81,31 +79,71 @@ SCORED_COLUMNS = ("latent_x", "latent_y", "max_abs_res")
 
 @dataclass(eq=False)
 class SkyData:
-    """A scored catalog ready for plotting: the full table plus float32 columns for the views."""
+    """A scored catalog ready for plotting: the full table plus float32 columns for the views.
+
+    The decoder (for the latent probe) loads on a worker thread only when first asked for, or when
+    :meth:`start_model_load` is called after the page is warm: importing TensorFlow takes seconds of
+    CPU that the first page should not wait for.
+    """
 
     df: pd.DataFrame
     bands: BandSet
     catalog_path: Path
     model_dir: Path | None = None
-    model_loader: Future | None = None  # (model, problem) from a background load; see :attr:`model`
     meta: dict[str, Any] = field(default_factory=dict)
     frame: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
+        # pandas deep-copies ``attrs`` into every derived frame; keep provenance in ``meta`` instead.
+        if self.df.attrs:
+            self.meta = {**dict(self.df.attrs.get("sedscape", {})), **self.meta}
+            self.df.attrs = {}
         self.frame = plotting_frame(self.df, self.bands)
         self._limits: dict[tuple[str, str | None], tuple[float, float] | None] = {}
+        self._model_future: Future | None = None
+        self._model_lock = threading.Lock()
+
+    def start_model_load(self) -> None:
+        """Start loading the decoder in the background (idempotent)."""
+        with self._model_lock:
+            if self._model_future is None:
+                self._model_future = _MODEL_POOL.submit(_load_model, self.model_dir, self.bands)
 
     @property
     def model(self) -> Any:
         """The decoder (``core.scoring.TrainedModel``) or None; waits for the background load if needed."""
-        return self.model_loader.result()[0] if self.model_loader is not None else None
+        if self.model_dir is None:
+            return None
+        self.start_model_load()
+        return self._model_future.result()[0]
 
     @property
     def model_problem(self) -> str:
         """Why there is no model (empty when there is one)."""
-        if self.model_loader is None:
+        if self.model_dir is None:
             return "no model directory given; the latent probe is off"
-        return self.model_loader.result()[1]
+        self.start_model_load()
+        return self._model_future.result()[1]
+
+    def model_known_missing(self) -> bool:
+        """True when it is already known, without waiting, that there is no usable decoder."""
+        if self.model_dir is None:
+            return True
+        future = self._model_future
+        return future is not None and future.done() and future.result()[0] is None
+
+    @cached_property
+    def model_card(self) -> dict[str, Any]:
+        """The model card JSON (read directly: the header and exports need it before the decoder loads)."""
+        if self.model_dir is None or not (self.model_dir / "model_card.json").exists():
+            return {}
+        try:
+            from core import read_card
+
+            return read_card(self.model_dir)
+        except (SedscapeError, OSError, ValueError) as exc:
+            log.warning("cannot read the model card in %s: %s", self.model_dir, exc)
+            return {}
 
     @property
     def n(self) -> int:
@@ -144,9 +182,7 @@ class SkyData:
 
     def provenance(self) -> dict[str, Any]:
         """Where the data and model came from, for exports and the page header."""
-        card: dict[str, Any] = {}
-        if self.model is not None:
-            card = dict(getattr(self.model, "card", {}) or {})
+        card = self.model_card
         return {
             "catalog": str(self.catalog_path),
             "catalog_rows": self.n,
@@ -222,12 +258,10 @@ def absolute_first_band(df: pd.DataFrame, band: str = "g") -> np.ndarray | None:
     return out
 
 
-def _read_scored(path: Path) -> pd.DataFrame:
-    try:
-        from core.scoring import load_scored
-    except ImportError:  # scoring not installed yet: the plain reader plus the column check below
-        load_scored = read_parquet
-    df = load_scored(path)
+def _read_scored(path: Path, rows: int | None = None) -> pd.DataFrame:
+    from core.scoring import load_scored
+
+    df = load_scored(path, rows=rows)
     bands = band_set_of(df)
     needed = [*SCORED_COLUMNS, *(f"{b}_res" for b in bands.names), *(f"{b}_rec" for b in bands.names)]
     missing = [c for c in needed if c not in df]
@@ -239,7 +273,7 @@ def _read_scored(path: Path) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def _load_model(model_dir: Path | None) -> tuple[Any, str]:
+def _load_model(model_dir: Path | None, bands: BandSet) -> tuple[Any, str]:
     if model_dir is None:
         return None, "no model directory given; the latent probe is off"
     if not model_dir.exists():
@@ -247,10 +281,13 @@ def _load_model(model_dir: Path | None) -> tuple[Any, str]:
     try:
         from core.scoring import TrainedModel
 
-        return TrainedModel.load(model_dir), ""
+        model = TrainedModel.load(model_dir)
     except Exception as exc:  # any failure (TF, weights, card) only turns the probe off
         log.warning("cannot load model from %s: %s", model_dir, exc)
         return None, f"cannot load the model in {model_dir}: {exc}"
+    if tuple(model.bands.names) != tuple(bands.names):
+        return None, f"model bands {model.bands.names} differ from the catalog's {bands.names}"
+    return model, ""
 
 
 def load_sky(sources: Sources, *, build_default: bool = True) -> SkyData:
@@ -267,29 +304,11 @@ def load_sky(sources: Sources, *, build_default: bool = True) -> SkyData:
     if not catalog.exists():
         raise CatalogError(f"catalog {catalog} does not exist (from {sources.origin})")
     log.info("loading scored catalog %s", catalog)
-    # TensorFlow and the weights load on a worker while the catalog is read: the page needs the model
-    # only for the latent probe.
-    loader = _MODEL_POOL.submit(_load_model, sources.model_dir)
     df = _read_scored(catalog)
-    bands = band_set_of(df)
-    return SkyData(
-        df=df,
-        bands=bands,
-        catalog_path=catalog,
-        model_dir=sources.model_dir,
-        model_loader=_MODEL_POOL.submit(_check_model_bands, loader, bands),
-        meta=dict(df.attrs.get("sedscape", {})),
-    )
+    return SkyData(df=df, bands=band_set_of(df), catalog_path=catalog, model_dir=sources.model_dir)
 
 
 _MODEL_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sedscape-model")
-
-
-def _check_model_bands(loader: Future, bands: BandSet) -> tuple[Any, str]:
-    model, problem = loader.result()
-    if model is not None and tuple(model.bands.names) != tuple(bands.names):
-        return None, f"model bands {model.bands.names} differ from the catalog's {bands.names}"
-    return model, problem
 
 
 def _build_default(sources: Sources) -> Path:
@@ -317,10 +336,18 @@ _LOAD_LOCK = threading.RLock()
 def _cached_sky(catalog: str, model_dir: str | None, origin: str) -> SkyData:
     sky = load_sky(Sources(Path(catalog), Path(model_dir) if model_dir else None, origin))
     _ = sky.hover_order, sky.category_codes  # every session needs them; compute once here
-    from dashboard.plots import warm_up
-
-    warm_up()
     return sky
+
+
+def head_sky(sources: Sources, rows: int = 50_000) -> SkyData | None:
+    """The first ``rows`` stars of the catalog (None if it cannot be read: the full load says why)."""
+    if not sources.catalog.exists():
+        return None
+    try:
+        df = _read_scored(sources.catalog, rows=rows)
+        return SkyData(df=df, bands=band_set_of(df), catalog_path=sources.catalog)
+    except SedscapeError:
+        return None
 
 
 def shared_sky(sources: Sources) -> SkyData:
@@ -332,19 +359,59 @@ def shared_sky(sources: Sources) -> SkyData:
         return _cached_sky(str(sources.catalog), str(sources.model_dir) if sources.model_dir else None, sources.origin)
 
 
-def warm_cache(argv: Sequence[str], prepare: Callable[[SkyData], None] | None = None) -> None:
-    """Load the shared data when the server starts, then ``prepare`` (e.g. render one page to compile
-    the aggregations) while holding the load lock, so the first visitor gets a warm process."""
+def warm_cache(
+    argv: Sequence[str],
+    compile_page: Callable[[SkyData], None] | None = None,
+    prepare: Callable[[SkyData], None] | None = None,
+) -> None:
+    """Load the shared data when the server starts, so the first visitor gets a warm process.
+
+    ``compile_page`` runs on the catalog's first rows while the whole file is read (numba compiling
+    holds the GIL; Arrow's reading does not), then ``prepare`` runs on the full catalog; both under
+    the load lock, so sessions arriving meanwhile wait for them rather than repeat them.
+    """
     t0 = time.perf_counter()
     try:
+        sources = resolve_sources(argv)
         with _LOAD_LOCK:
-            sky = shared_sky(resolve_sources(argv))
+            compiling = None
+            head = head_sky(sources) if compile_page is not None else None
+            if head is not None:
+                compiling = threading.Thread(target=_optional, args=(compile_page, head), name="sedscape-compile")
+                compiling.start()
+            sky = shared_sky(sources)
             log.info("loaded %d stars from %s in %.1f s", sky.n, sky.catalog_path, time.perf_counter() - t0)
+            if compiling is not None:
+                compiling.join()
             if prepare is not None:
-                try:
-                    prepare(sky)
-                except Exception:  # an optimisation only: sessions still work, just slower the first time
-                    log.exception("warming up the page failed")
+                _optional(prepare, sky)
         log.info("shared catalog and page warm-up ready %.1f s after server start", time.perf_counter() - t0)
     except SedscapeError as exc:  # the page shows it; nothing to do here
         log.error("cannot load the catalog: %s", exc)
+
+
+def _optional(step: Callable[[SkyData], None], sky: SkyData) -> None:
+    try:
+        step(sky)
+    except Exception:  # an optimisation only: sessions still work, just slower the first time
+        log.exception("warming up the page failed")
+
+
+def after_first_page(sky: SkyData) -> None:
+    """Work the first page should not wait for: compile the other colour-by aggregations, load TensorFlow."""
+    with _AFTER_LOCK:
+        if sky in _AFTER_DONE:
+            return
+        _AFTER_DONE.add(sky)
+
+    def run() -> None:
+        from dashboard.plots import warm_up
+
+        _optional(lambda _sky: warm_up(), sky)
+        sky.start_model_load()
+
+    threading.Thread(target=run, name="sedscape-after-first-page", daemon=True).start()
+
+
+_AFTER_LOCK = threading.Lock()
+_AFTER_DONE: weakref.WeakSet = weakref.WeakSet()

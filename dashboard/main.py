@@ -7,7 +7,7 @@ import holoviews as hv
 import panel as pn
 
 from core.errors import SedscapeError
-from dashboard.data import resolve_sources, shared_sky
+from dashboard.data import after_first_page, resolve_sources, shared_sky
 from dashboard.state import AppState
 from dashboard.views import Dashboard, error_page
 
@@ -23,6 +23,8 @@ def build_page() -> pn.viewable.Viewable:
     except SedscapeError as exc:
         logging.getLogger("dashboard").error("%s", exc)
         return error_page(exc)
+    # Other colour-by kernels and TensorFlow load once the first page is on screen, not while it is built.
+    pn.state.onload(lambda: after_first_page(sky))
     return Dashboard(state=AppState(sky))
 
 

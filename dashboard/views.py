@@ -16,7 +16,7 @@ import param
 from panel.viewable import Viewer
 
 from dashboard import plots
-from dashboard.data import NO_CATEGORY
+from dashboard.data import NO_CATEGORY, SkyData
 from dashboard.selection import PRESET_FIELDS
 from dashboard.state import AppState
 
@@ -59,7 +59,11 @@ class ScatterView(Viewer):
     def _base(self, **_):
         colour = self._colour()
         values, _, _ = self.state.colour_values() if colour is not DENSITY else (None, None, None)
-        return plots.points(self.state.sky.frame, self.spec, self._show(), values, colour.label)
+        return plots.points(self.state.sky.frame, self.spec, self._show(), values, colour.label, self._ranges())
+
+    def _ranges(self):
+        sky, (x, y) = self.state.sky, self.spec.columns(self._show())
+        return sky.limits(x, self.spec.subset), sky.limits(y, self.spec.subset)
 
     def _selected(self, **_):
         sel = self.state.selection if self.state.selection is not None else np.zeros(0, dtype=np.int64)
@@ -67,7 +71,7 @@ class ScatterView(Viewer):
         cols = [c for c in (*self.spec.columns(self._show()), self.spec.subset) if c is not None]
         # Only the columns this view draws: copying the whole plotting frame per view would dominate a lasso.
         sub = pd.DataFrame({c: frame[c].to_numpy()[sel] for c in dict.fromkeys(cols)}, copy=False)
-        return plots.points(sub, self.spec, self._show())
+        return plots.points(sub, self.spec, self._show(), ranges=self._ranges())
 
     def _veil(self, **_):
         return plots.veil(self.state.selection is not None)
@@ -280,7 +284,8 @@ class LatentProbe(Viewer):
     @param.depends("state.probe")
     def _plot(self):
         sky = self.state.sky
-        if sky.model is None:
+        # Building the page must not wait for TensorFlow: the decoder is needed only once there is a click.
+        if (self.state.probe is not None or sky.model_known_missing()) and sky.model is None:
             return pn.pane.Markdown(f"Latent probe unavailable: {sky.model_problem}", css_classes=["probe-off"])
         if self.state.probe is None:
             return pn.pane.Markdown("Click anywhere in the latent space to see the SED the decoder produces there.")
@@ -388,14 +393,23 @@ class Dashboard(Viewer):
         return self._layout
 
 
-def warm_up_page(sky) -> None:
-    """Render a page and make a selection once, off-screen, so numba compiles every aggregation the
-    views use (per dtype and array layout) before the first visitor arrives."""
+def warm_up_page(sky: SkyData) -> None:
+    """Render a page and make a selection once, off-screen, so numba compiles the aggregations the
+    page uses (per dtype and array layout) before the first visitor arrives; a catalog's first rows
+    are enough, since the compiled kernels are what is being warmed."""
     state = AppState(sky)
-    page = Dashboard(state=state)
-    page.__panel__().get_root()
+    Dashboard(state=state).__panel__().get_root()
     spec = state.specs["latent"]
     (x0, x1), (y0, y1) = sky.limits(spec.x), sky.limits(spec.y)
     cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 8, (y1 - y0) / 8
     state.select_polygon("latent", np.array([[cx - rx, cy - ry], [cx + rx, cy - ry], [cx, cy + ry]]))
     state.clear_selection()
+
+
+def warm_limits(sky: SkyData) -> None:
+    """Compute the full catalog's axis ranges of every view, which each session starts from."""
+    state = AppState(sky)
+    for spec in state.specs.values():
+        for show in ("observed", "reconstructed"):
+            x, y = spec.columns(show)
+            sky.limits(x, spec.subset), sky.limits(y, spec.subset)

@@ -63,3 +63,16 @@ def test_validation_rejects_empty_strings_and_duplicates(small_catalog):
     dup.loc[1, "obj_id"] = dup.loc[0, "obj_id"]
     with pytest.raises(CatalogError, match="duplicated"):
         validate_catalog(dup)
+
+
+def test_read_parquet_first_rows_keeps_metadata(tmp_path):
+    from core.catalog import read_parquet, write_parquet
+    from tests._catalogs import make_catalog
+
+    df = make_catalog(500, seed=2)
+    df.attrs["sedscape"] = {"note": "kept"}
+    path = write_parquet(df, tmp_path / "c.parquet")
+    head = read_parquet(path, rows=7)
+    assert len(head) == 7 and head["obj_id"].tolist() == df["obj_id"].iloc[:7].tolist()
+    assert head.attrs["sedscape"].get("note") == "kept"
+    assert read_parquet(path, columns=["obj_id", "g"], rows=3).columns.tolist() == ["obj_id", "g"]

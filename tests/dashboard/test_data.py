@@ -85,3 +85,46 @@ def test_absolute_magnitude_from_parallax_when_the_catalog_has_none():
     assert m[0] == pytest.approx(15.0 + 5 * np.log10(10.0 / 100.0))  # 100 pc: M = m - 5
     assert np.isnan(m[1:]).all()  # S/N 2, negative and missing parallaxes give no M_g
     assert absolute_first_band(df.drop(columns="parallax")) is None
+
+
+def test_head_sky_reads_only_the_first_rows(scored_paths, tmp_path):
+    from dashboard.data import head_sky
+
+    head = head_sky(Sources(scored_paths[0], None, "args"), rows=100)
+    full = read_parquet(scored_paths[0])
+    assert head.n == 100
+    np.testing.assert_array_equal(head.df["obj_id"], full["obj_id"].iloc[:100])
+    assert head_sky(Sources(tmp_path / "absent.parquet", None, "args")) is None
+
+
+def test_model_loads_only_when_asked_and_card_is_read_without_it(scored_paths):
+    sky = load_sky(Sources(*scored_paths, "args"))
+    assert sky._model_future is None  # nothing has asked for the decoder yet
+    assert sky.provenance()["model"]["model"]["name"] == "pca"
+    assert sky._model_future is None  # the header and exports read the card, not the model
+    assert not sky.model_known_missing()
+    assert sky.model is not None and sky._model_future.done()
+
+
+def test_model_with_other_bands_turns_the_probe_off(scored_paths, tmp_path):
+    import json
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(scored_paths[1], model)
+    card = json.loads((model / "model_card.json").read_text())
+    card["bands"] = {"band_set": "sdss", "bands": [{"name": b, "wavelength_nm": 400.0 + 100 * k}
+                                                    for k, b in enumerate("ugriz")]}  # fmt: skip
+    (model / "model_card.json").write_text(json.dumps(card))
+    sky = load_sky(Sources(scored_paths[0], model, "args"))
+    assert sky.model is None
+    assert "model bands ('u', 'g', 'r', 'i', 'z') differ from the catalog's" in sky.model_problem
+
+
+def test_warm_cache_compiles_on_the_head_then_prepares_the_full_sky(scored_paths):
+    from dashboard.data import shared_sky, warm_cache
+
+    seen = []
+    warm_cache([str(p) for p in scored_paths], lambda s: seen.append(("head", s.n)), lambda s: seen.append(("full", s.n)))
+    full = shared_sky(Sources(*scored_paths, "args"))
+    assert seen == [("head", min(full.n, 50_000)), ("full", full.n)]
