@@ -7,6 +7,8 @@ its ``select_*`` methods. Derived data (masks, summary, table, SED rows) comes f
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,8 @@ from dashboard import export
 from dashboard.data import NO_CATEGORY, SkyData
 from dashboard.plots import ColourBy, ViewSpec, colour_options, symmetric_clim, view_specs
 from dashboard.selection import PRESET_FIELDS, box_mask, cone_mask, polygon_mask
+
+log = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.05
 
@@ -111,7 +115,13 @@ class AppState(param.Parameterized):
         else:
             arr = np.asarray(mask_or_index)
             index = np.flatnonzero(arr) if arr.dtype == bool else np.unique(arr.astype(np.int64))
+        t0 = time.perf_counter()
         self.param.update(selection=index, geometry=geometry, revision=self.revision + 1)
+        log.info(
+            "selection of %s stars (%s): views updated in %.3f s",
+            "no" if index is None else f"{index.size:,}", (geometry or {}).get("kind", "cleared"),
+            time.perf_counter() - t0,
+        )
 
     def select_polygon(self, view: str, vertices: np.ndarray) -> int:
         """Select the stars inside a lasso polygon drawn on ``view`` (data coordinates); returns the count."""
