@@ -204,23 +204,46 @@ def highlight(pts, *, dynamic: bool = True):
     Rasterised (empty pixels are NaN, hence transparent) rather than shaded: ``shade`` caps the
     alpha of a constant-count image well below opaque.
     """
+    _register_styles()
     image = dynspread(rasterize(pts, dynamic=dynamic), threshold=0.8, max_px=3)
     # float32 halves what every lasso sends to the browser; a count this small loses nothing.
-    image = image.apply(_float32) if dynamic else _float32(image)
-    return image.opts(cmap=[SELECTION_COLOUR], colorbar=False, alpha=1.0)
+    return image.apply(_float32) if dynamic else _float32(image)
+
+
+# Styles of the layers every selection redraws live in the options tree under their own group, once:
+# ``.opts()`` on each redrawn element would rebuild option trees per frame (a third of a lasso's cost).
+SELECTION_GROUP, VEIL_GROUP = "SedscapeSelection", "SedscapeVeil"
+
+
+_STYLES: dict[str, bool] = {}
+
+
+def _register_styles() -> None:
+    backend = hv.Store.current_backend
+    if _STYLES.get(backend):
+        return
+    _STYLES[backend] = True
+    hv.opts.defaults(
+        hv.opts.Image(SELECTION_GROUP, cmap=[SELECTION_COLOUR], colorbar=False, alpha=1.0),
+        hv.opts.HSpan(VEIL_GROUP, color="white", alpha=0.6, line_alpha=0),
+    )
 
 
 def _float32(image: hv.Image) -> hv.Image:
     try:
-        return image.clone(image.data.astype(np.float32))
-    except ZeroDivisionError:  # a zero-pixel image (plot not laid out yet) cannot be rebuilt; keep it
+        return image.clone(image.data.astype(np.float32), group=SELECTION_GROUP)
+    except ZeroDivisionError:  # a zero-pixel image (plot not laid out yet) cannot be rebuilt; it shows nothing
         return image
 
 
 def veil(on: bool) -> hv.HSpan:
-    """A translucent white layer that dims the unselected catalog while a selection is shown."""
-    bound = 1e30 if on else 0.0  # an HSpan spans the full width and does not change the axis ranges
-    return hv.HSpan(-bound, bound).opts(color="white", alpha=0.6 if on else 0.0, line_alpha=0)
+    """A translucent white layer that dims the unselected catalog while a selection is shown.
+
+    Off, it has zero height; an HSpan spans the full width and does not change the axis ranges.
+    """
+    _register_styles()
+    bound = 1e30 if on else 0.0
+    return hv.HSpan(-bound, bound, group=VEIL_GROUP)
 
 
 def legend(key: dict[str, str]) -> hv.NdOverlay:
