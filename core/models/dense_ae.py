@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from core.errors import ModelError
 from core.models import fast
-from core.models.base import Autoencoder, EpochCallback, History, TrainConfig, register
+from core.models.base import History, register
 from core.models.initializers import he_normal
 from core.models.persist import load_arrays, save_arrays
 
@@ -51,10 +51,11 @@ _decode_fn = tf.function(_decode, jit_compile=True)
 
 
 @register
-class DenseAutoencoder(Autoencoder):
+class DenseAutoencoder(fast.CompiledAutoencoder):
     """Dense 4-3-2-3-4-n autoencoder (elu, HeNormal), the paper's non-LSTM comparison."""
 
     name = "dense-ae"
+    forward_graph = staticmethod(forward_graph)
 
     def __init__(self, n_bands: int, seed: int = 41) -> None:
         super().__init__(n_bands, seed)
@@ -71,52 +72,11 @@ class DenseAutoencoder(Autoencoder):
     def weight_shapes(self) -> list[tuple[int, ...]]:
         return [s for d, u in self._dims() for s in ((d, u), (u,))]
 
-    def count_params(self) -> int:
-        return int(sum(np.prod(s) for s in self.weight_shapes()))
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies in Keras Dense order (per layer: kernel (in, out), bias (out,))."""
         return [w.copy() for w in self._weights]
 
-    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
-        got = [tuple(np.shape(w)) for w in weights]
-        if got != self.weight_shapes():
-            raise ModelError(f"dense-ae weights must have shapes {self.weight_shapes()}, got {got}")
-        self._weights = [np.array(w, np.float32) for w in weights]
-
-    def _tensors(self) -> list[tf.Tensor]:
-        return [tf.constant(w) for w in self._weights]
-
-    def engine(self, batch_size: int = 512) -> fast.EpochEngine:
-        """The (cached) compiled trainer for this model's function at ``batch_size``."""
-        return fast.engine_for(forward_graph, tuple(self.weight_shapes()), batch_size)
-
-    def fit(
-        self,
-        x_train: np.ndarray,
-        x_val: np.ndarray,
-        config: TrainConfig | None = None,
-        *,
-        progress: bool = True,
-        on_epoch: EpochCallback | None = None,
-    ) -> History:
-        config = config or TrainConfig()
-        x_train = fast.check_inputs(x_train, self.n_bands, "training set")
-        x_val = fast.check_inputs(x_val, self.n_bands, "validation set")
-        best, hist = fast.train(
-            self.engine(config.batch_size),
-            self._weights,
-            x_train,
-            x_val,
-            config,
-            shuffle_seed=(self.seed, config.seed),
-            progress=progress,
-            on_epoch=on_epoch,
-            label=self.name,
-        )
-        self._weights = best
-        self.history = hist
-        return hist
 
     def encode(self, x: np.ndarray) -> np.ndarray:
         x = fast.check_inputs(x, self.n_bands, "input")

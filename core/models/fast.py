@@ -20,7 +20,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from core.errors import BandMismatchError, ModelError
-from core.models.base import EpochCallback, History, TrainConfig
+from core.models.base import Autoencoder, EpochCallback, History, TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -256,3 +256,61 @@ def train(
                 break
     bar.close()
     return best_params, hist
+
+
+class CompiledAutoencoder(Autoencoder):
+    """An autoencoder whose weights are a list of arrays trained by this module's compiled epoch loop.
+
+    Subclasses set ``forward_graph`` (weights, batch -> reconstruction) and ``weight_shapes``.
+    """
+
+    forward_graph: Callable[[Sequence[tf.Tensor], tf.Tensor], tf.Tensor]
+    _weights: list[np.ndarray]
+
+    def count_params(self) -> int:
+        return int(sum(np.prod(s) for s in self.weight_shapes()))
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [w.copy() for w in self._weights]
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        got = [tuple(np.shape(w)) for w in weights]
+        if got != self.weight_shapes():
+            raise ModelError(
+                f"{self.name} weights for {self.n_bands} bands must have shapes {self.weight_shapes()}, got {got}"
+            )
+        self._weights = [np.array(w, np.float32) for w in weights]
+
+    def _tensors(self) -> list[tf.Tensor]:
+        return [tf.constant(w) for w in self._weights]
+
+    def engine(self, batch_size: int = 512) -> EpochEngine:
+        """The (cached) compiled trainer for this model's function at ``batch_size``."""
+        return engine_for(type(self).forward_graph, tuple(self.weight_shapes()), batch_size)
+
+    def fit(
+        self,
+        x_train: np.ndarray,
+        x_val: np.ndarray,
+        config: TrainConfig | None = None,
+        *,
+        progress: bool = True,
+        on_epoch: EpochCallback | None = None,
+    ) -> History:
+        config = config or TrainConfig()
+        x_train = check_inputs(x_train, self.n_bands, "training set")
+        x_val = check_inputs(x_val, self.n_bands, "validation set")
+        best, hist = train(
+            self.engine(config.batch_size),
+            self._weights,
+            x_train,
+            x_val,
+            config,
+            shuffle_seed=(self.seed, config.seed),
+            progress=progress,
+            on_epoch=on_epoch,
+            label=self.name,
+        )
+        self._weights = best
+        self.history = hist
+        return hist

@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from core.errors import ModelError, OutputExistsError
 from core.models import fast, keras_layout
-from core.models.base import Autoencoder, EpochCallback, History, TrainConfig, register
+from core.models.base import History, register
 from core.models.initializers import he_normal, lstm_bias, orthogonal
 from core.models.persist import load_arrays, save_arrays
 
@@ -79,10 +79,11 @@ _decode_fn = tf.function(_decode_flat, jit_compile=True)
 
 
 @register
-class LSTMAutoencoder(Autoencoder):
+class LSTMAutoencoder(fast.CompiledAutoencoder):
     """The paper's LSTM-AE (encoder LSTM 4-3-2, decoder LSTM 3-4-n with shared memory states)."""
 
     name = "lstm-ae"
+    forward_graph = staticmethod(forward_graph)
 
     def __init__(self, n_bands: int, seed: int = 41) -> None:
         super().__init__(n_bands, seed)
@@ -97,55 +98,11 @@ class LSTMAutoencoder(Autoencoder):
     def weight_shapes(self) -> list[tuple[int, ...]]:
         return keras_layout.lstm_weight_shapes(self.n_bands)
 
-    def count_params(self) -> int:
-        return int(sum(np.prod(s) for s in self.weight_shapes()))
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the 18 arrays in Keras order (per layer: kernel, recurrent_kernel, bias)."""
         return [w.copy() for w in self._weights]
 
-    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
-        got = [tuple(np.shape(w)) for w in weights]
-        if got != self.weight_shapes():
-            raise ModelError(
-                f"lstm-ae weights for {self.n_bands} bands must have shapes {self.weight_shapes()}, got {got}"
-            )
-        self._weights = [np.array(w, np.float32) for w in weights]
-
-    def _tensors(self) -> list[tf.Tensor]:
-        return [tf.constant(w) for w in self._weights]
-
-    # -- training ---------------------------------------------------------------------------------------
-    def engine(self, batch_size: int = 512) -> fast.EpochEngine:
-        """The (cached) compiled trainer for this model's function at ``batch_size``."""
-        return fast.engine_for(forward_graph, tuple(self.weight_shapes()), batch_size)
-
-    def fit(
-        self,
-        x_train: np.ndarray,
-        x_val: np.ndarray,
-        config: TrainConfig | None = None,
-        *,
-        progress: bool = True,
-        on_epoch: EpochCallback | None = None,
-    ) -> History:
-        config = config or TrainConfig()
-        x_train = fast.check_inputs(x_train, self.n_bands, "training set")
-        x_val = fast.check_inputs(x_val, self.n_bands, "validation set")
-        best, hist = fast.train(
-            self.engine(config.batch_size),
-            self._weights,
-            x_train,
-            x_val,
-            config,
-            shuffle_seed=(self.seed, config.seed),
-            progress=progress,
-            on_epoch=on_epoch,
-            label=self.name,
-        )
-        self._weights = best
-        self.history = hist
-        return hist
 
     # -- inference ----------------------------------------------------------------------------------------
     def encode_with_states(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
