@@ -11,6 +11,7 @@ Chromium (``/usr/bin/chromium``) with Playwright, as the browser tests do.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -23,9 +24,11 @@ from playwright.sync_api import expect, sync_playwright
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from dashboard.plots import SELECTION_COLOUR  # noqa: E402
 from tests.ui.test_dashboard_ui import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
+    HIGHLIGHT_JS,
     _free_port,
     _plot_geometry,
     _select_tool,
@@ -39,6 +42,9 @@ def main() -> None:
     parser.add_argument("model_dir", nargs="?")
     parser.add_argument("--screenshot", type=Path)
     parser.add_argument("--server-log", type=Path, help="keep the server's output here")
+    parser.add_argument("--profile", type=Path,
+                        help="record the server with py-spy during the lasso (speedscope JSON; needs py-spy)")
+    parser.add_argument("--js-profile", type=Path, help="record the page's JavaScript during the lasso (.cpuprofile)")
     parser.add_argument("--settle", type=float, default=10.0,
                         help="seconds between the first page and the lasso (the server compiles the other "
                              "colour-by kernels and loads TensorFlow in the background meanwhile; default 10)")  # fmt: skip
@@ -75,6 +81,17 @@ def main() -> None:
             ang = np.linspace(0, 2 * np.pi, 24)
             path = np.c_[cx + 0.2 * geom["width"] * np.cos(ang), cy + 0.2 * geom["height"] * np.sin(ang)]
             _select_tool(page, "Latent space", "LassoSelectTool")
+            spy = None
+            if args.profile:
+                spy = subprocess.Popen(["py-spy", "record", "--pid", str(proc.pid), "--rate", "250", "--duration", "4",
+                                        "--format", "speedscope", "--output", str(args.profile), "--threads"],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                time.sleep(1.0)
+            cdp = None
+            if args.js_profile:
+                cdp = page.context.new_cdp_session(page)
+                cdp.send("Profiler.enable")
+                cdp.send("Profiler.start")
             page.mouse.move(*path[0])
             page.mouse.down()
             for xy in path[1:]:
@@ -85,8 +102,19 @@ def main() -> None:
             summary = time.perf_counter() - t1
             page.locator(".tabulator-row").first.wait_for(timeout=60_000)
             table = time.perf_counter() - t1
+            page.wait_for_function(f"(c) => ({HIGHLIGHT_JS})(c).every(([t, n]) => n > 0)", arg=SELECTION_COLOUR,
+                                   timeout=60_000)  # fmt: skip
+            views = time.perf_counter() - t1
             n = page.locator(".n-selected").first.text_content()
-            print(f"lasso {args.settle:g} s after the first page ({n} stars) -> summary updated: {summary:.2f} s; table rows shown: {table:.2f} s")
+            if cdp is not None:
+                page.wait_for_timeout(1000)
+                args.js_profile.write_text(json.dumps(cdp.send("Profiler.stop")["profile"]))
+                print(f"JavaScript profile: {args.js_profile}")
+            if spy is not None:
+                spy.wait(timeout=60)
+                print(f"profile: {args.profile}")
+            print(f"lasso {args.settle:g} s after the first page ({n} stars) -> summary updated: {summary:.2f} s; "
+                  f"table rows shown: {table:.2f} s; every view highlighted: {views:.2f} s")
             if args.screenshot:
                 page.wait_for_timeout(2000)
                 page.screenshot(path=str(args.screenshot), full_page=True)

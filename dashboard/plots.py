@@ -262,49 +262,49 @@ def inspect_layer(rows: pd.DataFrame, spec: ViewSpec, show: str, hover_cols: lis
     )  # fmt: skip
 
 
-def sed_overlay(rows: pd.DataFrame, bands: BandSet, *, normalise: bool = True) -> hv.Overlay:
-    """Observed (with error bars, black) and reconstructed (red) SEDs of ``rows`` against wavelength.
+def _star_paths(rows: pd.DataFrame, wl: np.ndarray, columns: list[str], offset: np.ndarray, ydim: str) -> list[dict]:
+    """One path per star (wavelength against ``columns`` minus ``offset``), carrying its obj_id for hover."""
+    values = rows[columns].to_numpy(dtype=float) - offset[:, None]
+    return [{"wavelength": wl, ydim: v, "star": str(i)} for i, v in zip(rows["obj_id"], values, strict=True)]
 
-    Normalised to the first band as in the paper's Figures 1 and 16: each curve is ``m - m_g``,
-    so brighter-than-g bands lie above zero on the inverted axis.
+
+def sed_overlay(rows: pd.DataFrame, bands: BandSet, *, normalise: bool = True) -> hv.Overlay:
+    """Observed (with error bars, black) and reconstructed (red, dashed) SEDs of ``rows`` against wavelength.
+
+    Normalised to the first band as in the paper's Figures 1 and 16: each curve is ``m - m_g``, so
+    brighter-than-g bands lie above zero on the inverted axis. Whatever the number of stars (none
+    included) the overlay has the same three layers, so a live plot updates them rather than being rebuilt.
     """
     wl = np.asarray(bands.wavelengths_nm, dtype=float)
     names = bands.names
-    first = names[0]
-    elements = []
-    for _, star in rows.iterrows():
-        obs = np.array([star[b] for b in names], dtype=float)
-        rec = np.array([star[f"{b}_rec"] for b in names], dtype=float)
-        err = np.array([star.get(f"{b}_err", 0.0) for b in names], dtype=float)
-        ref = float(star[first]) if normalise else 0.0
-        label = f"{int(star['obj_id'])}"
-        elements.append(hv.ErrorBars((wl, obs - ref, err), "wavelength", ["m", "err"]).opts(color="black"))
-        elements.append(hv.Curve((wl, obs - ref), "wavelength", "m", label=f"{label} observed"))
-        elements.append(
-            hv.Curve((wl, rec - ref), "wavelength", "m", label=f"{label} reconstructed").opts(
-                color="red", line_dash="dashed"
-            )
-        )
-    ylabel = f"m - m_{first} (mag)" if normalise else "m (mag)"
-    overlay = hv.Overlay(elements) if elements else hv.Overlay([hv.Curve([], "wavelength", "m")])
-    return overlay.opts(
-        hv.opts.Curve(xlabel="wavelength (nm)", ylabel=ylabel, invert_yaxis=True, responsive=True,
-                      min_height=220, show_legend=False, tools=["hover"]),
+    ref = rows[names[0]].to_numpy(dtype=float) if normalise else np.zeros(len(rows))
+    obs = _star_paths(rows, wl, list(names), ref, "m")
+    rec = _star_paths(rows, wl, [f"{b}_rec" for b in names], ref, "m")
+    err_cols = [f"{b}_err" for b in names]
+    errs = rows[err_cols].to_numpy(dtype=float) if set(err_cols) <= set(rows.columns) else np.zeros((len(rows), len(wl)))
+    bars = (np.tile(wl, len(rows)), np.concatenate([p["m"] for p in obs]) if obs else np.zeros(0), errs.ravel())
+    ylabel = f"m - m_{names[0]} (mag)" if normalise else "m (mag)"
+    kdims, vdims = [hv.Dimension("wavelength", label="wavelength (nm)"), hv.Dimension("m", label=ylabel)], ["star"]
+    return hv.Overlay([
+        hv.ErrorBars(bars, kdims[0], [kdims[1], "err"]).opts(color="black"),
+        hv.Path(obs, kdims, vdims, label="observed").opts(color="black", line_width=2),
+        hv.Path(rec, kdims, vdims, label="reconstructed").opts(color="red", line_dash="dashed", line_width=2),
+    ]).opts(
+        hv.opts.Path(invert_yaxis=True, responsive=True, height=270, show_legend=True, tools=["hover"]),
+        hv.opts.Overlay(legend_position="top_right"),
     )  # fmt: skip
 
 
 def residual_overlay(rows: pd.DataFrame, bands: BandSet, threshold: float) -> hv.Overlay:
-    """Observed minus reconstructed magnitude per band for ``rows``, with the anomaly threshold band."""
+    """Observed minus reconstructed magnitude per band for ``rows``, with the anomaly threshold band
+    (two layers whatever the number of stars)."""
     wl = np.asarray(bands.wavelengths_nm, dtype=float)
-    curves = [
-        hv.Curve((wl, [star[f"{b}_res"] for b in bands.names]), "wavelength", "residual", label=str(star["obj_id"]))
-        for _, star in rows.iterrows()
-    ]
+    res = _star_paths(rows, wl, [f"{b}_res" for b in bands.names], np.zeros(len(rows)), "residual")
     span = hv.HSpan(-threshold, threshold).opts(color="grey", alpha=0.2)
-    return hv.Overlay([span, *curves]).opts(
-        hv.opts.Curve(xlabel="wavelength (nm)", ylabel="obs - rec (mag)", responsive=True, min_height=160,
-                      show_legend=False, tools=["hover"]),
-    )  # fmt: skip
+    kdims = [hv.Dimension("wavelength", label="wavelength (nm)"), hv.Dimension("residual", label="obs - rec (mag)")]
+    return hv.Overlay([hv.Path(res, kdims, ["star"]), span]).opts(
+        hv.opts.Path(responsive=True, height=190, tools=["hover"], line_width=2),
+    )
 
 
 def probe_sed(mags: np.ndarray, bands: BandSet, xy: tuple[float, float]) -> hv.Curve:

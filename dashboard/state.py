@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import param
+from panel.io import hold
 
 from dashboard import export
 from dashboard.data import NO_CATEGORY, SkyData
@@ -116,7 +117,9 @@ class AppState(param.Parameterized):
             arr = np.asarray(mask_or_index)
             index = np.flatnonzero(arr) if arr.dtype == bool else np.unique(arr.astype(np.int64))
         t0 = time.perf_counter()
-        self.param.update(selection=index, geometry=geometry, revision=self.revision + 1)
+        # One batch for the browser and one recomputation of the document's model graph, not one per view.
+        with hold(freeze=True):
+            self.param.update(selection=index, geometry=geometry, revision=self.revision + 1)
         log.info(
             "selection of %s stars (%s): views updated in %.3f s",
             "no" if index is None else f"{index.size:,}", (geometry or {}).get("kind", "cleared"),
@@ -214,17 +217,17 @@ class AppState(param.Parameterized):
     @param.depends("revision", "threshold")
     def selected_table(self, limit: int | None = None) -> pd.DataFrame:
         """The selected stars, most anomalous first, with the live anomaly flag (the first ``limit`` only)."""
-        if not self.n_selected:
-            return pd.DataFrame(columns=self.table_columns())
-        res = self._max_res[self.selection]
+        selection = self.selection if self.selection is not None else np.zeros(0, dtype=np.int64)
+        res = self._max_res[selection]
         if limit is not None and len(res) > limit:
             top = np.argpartition(-res, limit - 1)[:limit]
             order = top[np.argsort(-res[top], kind="stable")]
         else:
             order = np.argsort(-res, kind="stable")
-        rows_idx = self.selection[order]
+        rows_idx = selection[order]  # empty without a selection: same columns and dtypes either way
         cols = [c for c in self.table_columns() if c != "anomaly"]
-        rows = self.sky.df.iloc[rows_idx][cols].reset_index(drop=True)
+        # Column by column: taking rows of the whole frame first would copy every catalog column.
+        rows = pd.DataFrame({c: self.sky.df[c].array.take(rows_idx) for c in cols})
         at = cols.index("max_abs_res") + 1 if "max_abs_res" in cols else len(cols)
         rows.insert(at, "anomaly", self.anomaly_mask()[rows_idx])
         return rows

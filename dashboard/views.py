@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
+from bokeh.document import Document
 from panel.viewable import Viewer
 
 from dashboard import plots
@@ -156,6 +157,8 @@ class Controls(Viewer):
         self._preset.param.watch(self._apply_preset, "value")
         self._clear = pn.widgets.Button(label="Clear selection")
         self._clear.on_click(lambda _: st.clear_selection())
+        self._threshold_count = pn.pane.Markdown(self._count_text(), css_classes=["threshold-count"])
+        st.param.watch(lambda _: setattr(self._threshold_count, "object", self._count_text()), "threshold")
         self._download = pn.widgets.FileDownload(
             callback=self._export, filename="sedscape_selection.csv", color="primary",
             label="Download selection (CSV)", embed=False,
@@ -176,14 +179,10 @@ class Controls(Viewer):
     def _export(self) -> io.StringIO:
         return io.StringIO(self.state.export_csv())
 
-    @param.depends("state.threshold")
-    def _threshold_count(self):
+    def _count_text(self) -> str:
         s = self.state.summary()
-        return pn.pane.Markdown(
-            f"**{s['n_anomalies']:,}** anomalies ({100 * s['anomaly_fraction']:.2f}% of {s['n_total']:,}) "
-            f"with max |obs - rec| > {s['threshold']:.3f} mag",
-            css_classes=["threshold-count"],
-        )
+        return (f"**{s['n_anomalies']:,}** anomalies ({100 * s['anomaly_fraction']:.2f}% of {s['n_total']:,}) "
+                f"with max |obs - rec| > {s['threshold']:.3f} mag")  # fmt: skip
 
     def __panel__(self):
         st = self.state
@@ -201,17 +200,30 @@ class Controls(Viewer):
 
 
 class SelectionSummary(Viewer):
-    """Count, anomaly fraction and SIMBAD categories of the selection; a paginated table of its stars."""
+    """Count, anomaly fraction and SIMBAD categories of the selection; a paginated table of its stars.
+
+    The panes live as long as the session and only their contents change: replacing panes would make
+    the browser lay the whole page out again on every selection.
+    """
 
     state = param.ClassSelector(class_=AppState)
 
     def __init__(self, **params) -> None:
         super().__init__(**params)
-        self._table = pn.widgets.Tabulator(
+        # A fixed height: a summary that grows or shrinks a line would make the browser lay the page out again.
+        self.text = pn.pane.Markdown(self._text_value(), css_classes=["selection-summary"], height=170)
+        self.categories = pn.pane.Markdown(self._categories_value(), css_classes=["category-table"])
+        self.table = pn.widgets.Tabulator(
             value=self._table_value(), pagination="remote", page_size=12, disabled=True,
             show_index=False, sizing_mode="stretch_width", height=420,
         )  # fmt: skip
-        self.state.param.watch(lambda *_: setattr(self._table, "value", self._table_value()), ["revision", "threshold"])
+        self.state.param.watch(self._update, ["revision", "threshold"])
+
+    def _update(self, *events) -> None:
+        self.text.object = self._text_value()
+        if any(e.name == "revision" for e in events):
+            self.categories.object = self._categories_value()
+        self.table.value = self._table_value()
 
     def _table_value(self) -> pd.DataFrame:
         table = self.state.selected_table(TABLE_MAX)
@@ -219,8 +231,7 @@ class SelectionSummary(Viewer):
         table["obj_id"] = table["obj_id"].astype(str)
         return table
 
-    @param.depends("state.revision", "state.threshold")
-    def _text(self):
+    def _text_value(self) -> str:
         s = self.state.summary()
         geom = self.state.geometry or {}
         how = geom.get("kind", "none")
@@ -228,52 +239,67 @@ class SelectionSummary(Viewer):
             how = f"preset {geom.get('preset')}"
         elif how in ("lasso", "box"):
             how = f"{how} on {geom.get('view')}"
-        return pn.pane.Markdown(
+        return (
             f"### Selection: <span class='n-selected'>{s['n_selected']:,}</span> stars ({how})\n"
             f"anomalies in selection: **{s['selected_anomalies']:,}** "
             f"({100 * s['selected_anomaly_fraction']:.2f}%); catalog: {s['n_anomalies']:,} of {s['n_total']:,} "
             f"({100 * s['anomaly_fraction']:.2f}%)"
             + (f"\n\nThe table lists the {TABLE_MAX:,} most anomalous; the CSV download has all {s['n_selected']:,}."
-               if s["n_selected"] > TABLE_MAX else ""),
-            css_classes=["selection-summary"],
-        )
+               if s["n_selected"] > TABLE_MAX else "")
+        )  # fmt: skip
 
-    @param.depends("state.revision")
-    def _categories(self):
+    def _categories_value(self) -> str:
         table = self.state.category_table()
         table = table[table["category"] != NO_CATEGORY]
         if table.empty:
-            return pn.pane.Markdown("No SIMBAD categories in this catalog.")
+            return "No SIMBAD categories in this catalog."
         sel_total, cat_total = max(table["selection_count"].sum(), 1), max(table["catalog_count"].sum(), 1)
         lines = ["| SIMBAD category | selection | share | catalog | share |", "|---|---:|---:|---:|---:|"]
         for row in table.head(12).itertuples():
             lines.append(f"| {row.category} | {row.selection_count:,} | {100 * row.selection_count / sel_total:.1f}% "
                          f"| {row.catalog_count:,} | {100 * row.catalog_count / cat_total:.1f}% |")  # fmt: skip
-        note = "Shares are of the stars with a SIMBAD category."
-        return pn.pane.Markdown("\n".join(lines) + "\n\n" + note, css_classes=["category-table"])
+        return "\n".join(lines) + "\n\nShares are of the stars with a SIMBAD category."
 
     def __panel__(self):
-        return pn.Column(self._text, pn.Row(self._categories), self._table, sizing_mode="stretch_width")
+        return pn.Column(self.text, pn.Row(self.categories), self.table, sizing_mode="stretch_width")
 
 
 class SedPanel(Viewer):
-    """SEDs (observed with errors, reconstructed) of the most anomalous selected stars, and their residuals."""
+    """SEDs (observed with errors, reconstructed) of the most anomalous selected stars, and their residuals.
+
+    Two live plots whose layers get new data on every selection (no new figures, no new layout).
+    """
 
     state = param.ClassSelector(class_=AppState)
 
-    @param.depends("state.revision", "state.threshold")
-    def _plots(self):
-        rows = self.state.most_anomalous(N_SED)
-        if rows.empty:
-            return pn.pane.Markdown("Select stars (lasso or box on any plot, or a preset) to see their SEDs.")
-        bands = self.state.sky.bands
-        sed = plots.sed_overlay(rows, bands).opts(title=f"SEDs of the {len(rows)} most anomalous selected stars")
-        res = plots.residual_overlay(rows, bands, self.state.threshold)
-        return pn.Column(pn.pane.HoloViews(sed, height=280), pn.pane.HoloViews(res, height=200),
-                         sizing_mode="stretch_width")  # fmt: skip
+    def __init__(self, **params) -> None:
+        super().__init__(**params)
+        revision = hv.streams.Params(self.state, ["revision"])
+        threshold = hv.streams.Params(self.state, ["threshold"])
+        sed = hv.DynamicMap(self._sed, streams=[revision]).opts(
+            hv.opts.Path(framewise=True), hv.opts.ErrorBars(framewise=True),
+            hv.opts.Overlay(title=f"SEDs of the {N_SED} most anomalous selected stars, normalised to "
+                                  f"{self.state.sky.bands.names[0]}"),
+        )  # fmt: skip
+        res = hv.DynamicMap(self._residuals, streams=[revision, threshold]).opts(
+            hv.opts.Path(framewise=True), hv.opts.Overlay(title="Residuals (observed - reconstructed)")
+        )
+        self._layout = pn.Column(
+            pn.pane.Markdown("Select stars (lasso or box on any plot, or a preset) to see their SEDs; hover a "
+                             "curve for the star's obj_id."),  # fmt: skip
+            pn.pane.HoloViews(sed, sizing_mode="stretch_width"),
+            pn.pane.HoloViews(res, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
+
+    def _sed(self, **_):
+        return plots.sed_overlay(self.state.most_anomalous(N_SED), self.state.sky.bands)
+
+    def _residuals(self, **_):
+        return plots.residual_overlay(self.state.most_anomalous(N_SED), self.state.sky.bands, self.state.threshold)
 
     def __panel__(self):
-        return pn.Column(pn.param.ParamMethod(self._plots, lazy=True), sizing_mode="stretch_width")
+        return self._layout
 
 
 class LatentProbe(Viewer):
@@ -319,8 +345,9 @@ class Cutouts(Viewer):
         bands = self.state.sky.bands
         cards = []
         for (_, star), cut in zip(rows.iterrows(), cutouts, strict=True):
-            cards.append(pn.Row(_image(cut), pn.pane.HoloViews(plots.sed_overlay(star.to_frame().T, bands),
-                                                               height=240, width=360)))  # fmt: skip
+            cards.append(pn.Row(_image(cut), pn.pane.HoloViews(
+                plots.sed_overlay(star.to_frame().T, bands).opts(hv.opts.Path(responsive=False, width=360, height=240))
+            )))  # fmt: skip
         return pn.Column(*cards)
 
     def __panel__(self):
@@ -371,8 +398,11 @@ class Dashboard(Viewer):
         st = self.state
         self.views = {key: ScatterView(state=st, view=key) for key in st.specs}
         linked = [self.views[k] for k in st.specs if k != "latent"]
+        summary = SelectionSummary(state=st)
+        # Only the tab on screen is rendered, so cutouts are fetched once their tab is opened. The summary
+        # and table stay outside the tabs: they change with every selection, and a pane updated while its
+        # tab is hidden comes back with stylesheets pointing at Panel's CDN (Panel 1.9).
         tabs = pn.Tabs(
-            ("Selection", SelectionSummary(state=st)),
             ("SEDs", SedPanel(state=st)),
             ("Latent probe", LatentProbe(state=st)),
             ("Cutouts", Cutouts(state=st)),
@@ -381,9 +411,13 @@ class Dashboard(Viewer):
         self._layout = pn.Column(
             pn.pane.Markdown(f"## sedscape: {header_text(st)}", css_classes=["sedscape-header"]),
             pn.Row(
-                pn.Column(Controls(state=st), width=300),
+                pn.Column(Controls(state=st), summary.text, width=300),
                 pn.Column(self.views["latent"], height=720, sizing_mode="stretch_width"),
                 pn.GridBox(*linked, ncols=2, sizing_mode="stretch_width", height=720),
+            ),
+            pn.Row(
+                pn.Column(pn.pane.Markdown("### Selected stars"), summary.table, sizing_mode="stretch_width"),
+                pn.Column(pn.pane.Markdown("### SIMBAD categories"), summary.categories, width=460),
             ),
             tabs,
             sizing_mode="stretch_width",
@@ -397,8 +431,11 @@ def warm_up_page(sky: SkyData) -> None:
     """Render a page and make a selection once, off-screen, so numba compiles the aggregations the
     page uses (per dtype and array layout) before the first visitor arrives; a catalog's first rows
     are enough, since the compiled kernels are what is being warmed."""
+    # Bokeh's current document is process-wide while a session's script runs: without a document of its
+    # own, this page would be built into (and would hold) the document of a visitor arriving meanwhile.
+    pn.state.curdoc = Document()
     state = AppState(sky)
-    Dashboard(state=state).__panel__().get_root()
+    Dashboard(state=state).__panel__().get_root(pn.state.curdoc)
     spec = state.specs["latent"]
     (x0, x1), (y0, y1) = sky.limits(spec.x), sky.limits(spec.y)
     cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 8, (y1 - y0) / 8

@@ -103,24 +103,34 @@ def _star(**over):
 def test_sed_overlay_normalises_to_g_with_error_bars_and_reconstruction():
     rows = pd.DataFrame([_star(), _star(obj_id=8, g=14.0)])
     ov = plots.sed_overlay(rows, PS1)
-    errs = [e for e in ov if isinstance(e, hv.ErrorBars)]
-    curves = [e for e in ov if isinstance(e, hv.Curve)]
-    assert len(errs) == 2 and len(curves) == 4
-    obs = curves[0]
-    assert obs.dimension_values(0).tolist() == list(PS1.wavelengths_nm)
-    np.testing.assert_allclose(obs.dimension_values(1), [0.0, 0.1, 0.2, 0.3, 0.4])
+    errs, obs, rec = ov
+    assert isinstance(errs, hv.ErrorBars) and isinstance(obs, hv.Path) and isinstance(rec, hv.Path)
+    assert len(obs.data) == 2 and [p["star"] for p in obs.data] == [str(rows["obj_id"][0]), "8"]
+    np.testing.assert_array_equal(obs.data[0]["wavelength"], PS1.wavelengths_nm)
+    np.testing.assert_allclose(obs.data[0]["m"], [0.0, 0.1, 0.2, 0.3, 0.4])
     # reconstructed is drawn against the same (observed) g, so a uniform 0.02 offset survives normalising
-    np.testing.assert_allclose(curves[1].dimension_values(1), [0.02, 0.12, 0.22, 0.32, 0.42])
-    np.testing.assert_allclose(errs[0].dimension_values(2), 0.01)
+    np.testing.assert_allclose(rec.data[0]["m"], [0.02, 0.12, 0.22, 0.32, 0.42])
+    assert len(errs) == 10
+    np.testing.assert_allclose(errs.dimension_values("err"), 0.01)
+    np.testing.assert_allclose(errs.dimension_values("m")[:5], obs.data[0]["m"])
+
+
+def test_sed_and_residual_overlays_keep_their_layers_without_stars():
+    """A live plot updates layers in place: no stars must give the same layer types, empty."""
+    empty = pd.DataFrame([_star()]).iloc[:0]
+    for full, none in ((plots.sed_overlay(pd.DataFrame([_star()]), PS1), plots.sed_overlay(empty, PS1)),
+                       (plots.residual_overlay(pd.DataFrame([_star()]), PS1, 0.05),
+                        plots.residual_overlay(empty, PS1, 0.05))):  # fmt: skip
+        assert [type(e) for e in full] == [type(e) for e in none]
+        assert all(len(e) == 0 for e in none if not isinstance(e, hv.HSpan))
 
 
 def test_residual_overlay_and_probe_sed():
     rows = pd.DataFrame([_star(z_res=0.3)])
     ov = plots.residual_overlay(rows, PS1, threshold=0.05)
-    span = next(e for e in ov if isinstance(e, hv.HSpan))
+    path, span = ov
     assert list(span.data) == [-0.05, 0.05]
-    curve = next(e for e in ov if isinstance(e, hv.Curve))
-    np.testing.assert_allclose(curve.dimension_values(1), [-0.02, -0.02, -0.02, 0.3, -0.02])
+    np.testing.assert_allclose(path.data[0]["residual"], [-0.02, -0.02, -0.02, 0.3, -0.02])
     probe = plots.probe_sed(np.array([16.0, 15.5, 15.2, 15.0, 14.9]), PS1, (0.1, -0.2))
     np.testing.assert_allclose(probe.dimension_values(1), [0.0, -0.5, -0.8, -1.0, -1.1])
     assert "(0.1, -0.2)" in probe.label

@@ -26,13 +26,26 @@ def test_preset_widget_selects_and_resets_itself(state):
 
 def test_table_follows_selection_with_text_ids_and_a_cap(state, monkeypatch):
     summary = views.SelectionSummary(state=state)
-    assert summary._table.value.empty
+    assert summary.table.value.empty
     monkeypatch.setattr(views, "TABLE_MAX", 7)
     state.select_anomalies()
-    table = summary._table.value
+    table = summary.table.value
     assert len(table) == 7 and table["obj_id"].map(type).eq(str).all()
     top = state.selected_table()
     assert table["obj_id"].tolist() == top["obj_id"].astype(str).head(7).tolist()
+
+
+def test_summary_panes_persist_and_the_table_keeps_its_columns(state):
+    """Selections change pane contents, never the panes or the table's schema (which would make the
+    browser rebuild the table and lay the page out again)."""
+    summary = views.SelectionSummary(state=state)
+    text, table = summary.text, summary.table
+    empty = table.value
+    state.select_anomalies()
+    assert summary.text is text and summary.table is table
+    assert f"{state.n_selected:,}</span>" in text.object
+    assert list(table.value.columns) == list(empty.columns)
+    assert table.value.dtypes.astype(str).tolist() == empty.dtypes.astype(str).tolist()
 
 
 def test_whole_page_renders_and_warm_up_leaves_no_selection(sky):
@@ -61,7 +74,7 @@ def test_lasso_stream_callback_selects_on_its_view(state):
 def test_category_table_counts_labelled_stars_only(state, sky):
     summary = views.SelectionSummary(state=state)
     state.select_category("RGB")
-    text = summary._categories().object
+    text = summary.categories.object
     n_rgb = int((sky.df["simbad_category"] == "RGB").sum())
     assert f"| RGB | {n_rgb:,} | 100.0% |" in text and "(none)" not in text
 

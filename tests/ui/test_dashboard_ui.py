@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from matplotlib.path import Path as MplPath
 
 from core.catalog import read_parquet
 from dashboard.export import read_export
+from dashboard.plots import SELECTION_COLOUR
 from tests.dashboard._sky import make_scored_sky
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
@@ -119,6 +121,8 @@ def page(browser, server):
     pg.errors = []
     pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.external = []  # the page must load everything from the dashboard's own server
+    pg.on("request", lambda r: None if _is_local(r.url) else pg.external.append(r.url))
     pg.goto(server)
     pg.wait_for_selector(".selection-summary", timeout=90_000)
     _plot_geometry(pg, "Latent space")  # waits until the latent figure has rendered
@@ -159,6 +163,37 @@ TOOL_JS = """
 """
 
 
+def _is_local(url: str) -> bool:
+    parsed = urllib.parse.urlsplit(url)
+    return parsed.scheme in ("data", "blob") or parsed.hostname in ("127.0.0.1", "localhost")
+
+
+BACKENDS_JS = "() => [...Bokeh.index.all_views()].filter(v => v.frame).map(v => v.model.output_backend)"
+
+
+# Per figure with a selection layer (an image drawn in the selection colour): [title, pixels lit].
+HIGHLIGHT_JS = """
+(colour) => {
+  const out = [];
+  for (const v of Bokeh.index.all_views()) {
+    if (!v.frame || !v.model.title) continue;
+    let lit = 0, layers = 0;
+    for (const r of v.model.renderers) {
+      const mapper = r.glyph && r.glyph.type === "Image" ? r.glyph.color_mapper : null;
+      const pal = mapper ? mapper.palette : null;
+      if (!pal || pal.length !== 1 || String(pal[0]).toLowerCase() !== colour) continue;
+      layers++;
+      const img = r.data_source.data.image[0];
+      const arr = img.array !== undefined ? img.array : img;
+      for (let i = 0; i < arr.length; i++) if (arr[i] > 0) lit++;
+    }
+    if (layers) out.push([v.model.title.text, lit]);
+  }
+  return out;
+}
+"""
+
+
 def _plot_geometry(page, title: str) -> dict:
     page.wait_for_function(f"() => ({PLOT_JS})({title!r}) !== null", timeout=60_000)
     return page.evaluate(PLOT_JS, title)
@@ -194,6 +229,10 @@ def _select_tool(page, title: str, tool: str) -> None:
 def test_page_loads_without_console_errors(page, tmp_path):
     page.wait_for_timeout(1500)  # let the datashaded images arrive
     assert not page.errors, page.errors
+    assert not page.external, f"the page contacted other hosts: {page.external}"
+    # Datashaded images gain nothing from WebGL, and without a GPU it makes every repaint slow.
+    backends = page.evaluate(BACKENDS_JS)
+    assert backends and set(backends) == {"canvas"}, backends
     for title in ("Latent space", "Colour-magnitude", "Gaia H-R diagram"):
         assert _plot_geometry(page, title)["width"] > 100
     shot = tmp_path / "dashboard.png"
@@ -240,6 +279,13 @@ def test_lasso_on_latent_selects_stars_inside_polygon(page, sky, tmp_path):
     cell.wait_for(timeout=30_000)
     assert int(cell.text_content().replace(",", "")) in expected | unsure
 
+    # Every linked view highlights the selection (the H-R diagram only if a selected star has a parallax).
+    with contextlib.suppress(playwright_api.TimeoutError):
+        page.wait_for_function(f"(c) => ({HIGHLIGHT_JS})(c).filter(([t, n]) => t !== 'Gaia H-R diagram' && n === 0)"
+                               ".length === 0", arg=SELECTION_COLOUR, timeout=30_000)  # fmt: skip
+    lit = page.evaluate(HIGHLIGHT_JS, SELECTION_COLOUR)
+    assert len(lit) == 5 and all(n > 0 for t, n in lit if t != "Gaia H-R diagram"), lit
+
     with page.expect_download(timeout=60_000) as dl:
         page.get_by_text("Download selection (CSV)").click()
     path = tmp_path / "selection.csv"
@@ -268,6 +314,7 @@ def test_latent_probe_and_offline_cutouts(page):
     placeholder = page.get_by_text("No image")
     placeholder.first.wait_for(timeout=60_000)
     assert page.locator("img[alt='PS1 cutout']").count() == 0
+    assert not page.external, f"the page contacted other hosts: {page.external}"
     assert not page.errors, page.errors
 
 
