@@ -44,6 +44,8 @@ def main() -> None:
     parser.add_argument("--server-log", type=Path, help="keep the server's output here")
     parser.add_argument("--profile", type=Path,
                         help="record the server with py-spy during the lasso (speedscope JSON; needs py-spy)")
+    parser.add_argument("--profile-start", type=Path,
+                        help="record the server's first 20 s with py-spy (speedscope JSON; needs py-spy)")
     parser.add_argument("--js-profile", type=Path, help="record the page's JavaScript during the lasso (.cpuprofile)")
     parser.add_argument("--settle", type=float, default=10.0,
                         help="seconds between the first page and the lasso (the server compiles the other "
@@ -57,6 +59,10 @@ def main() -> None:
     t0 = time.perf_counter()
     log = open(args.server_log, "w") if args.server_log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    if args.profile_start:
+        subprocess.Popen(["py-spy", "record", "--pid", str(proc.pid), "--rate", "100", "--duration", "20", "--threads",
+                          "--idle", "--format", "speedscope", "--output", str(args.profile_start)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         _wait_for(f"http://127.0.0.1:{port}/liveness", proc)
         print(f"server start -> liveness: {time.perf_counter() - t0:.1f} s")

@@ -165,23 +165,26 @@ def reduction(colour: ColourBy):
 
 
 def shade(pts, colour: ColourBy, spec: ViewSpec, *, dynamic: bool = True, categories=None, clim=None,
-          tools: tuple[str, ...] = ("lasso_select", "box_select"), xlim=None, ylim=None):
+          tools: tuple[str, ...] = ("lasso_select", "box_select"), streams=None):
     """Aggregate ``pts`` per pixel: an ``Image`` with colour bar for numbers, an ``RGB`` for categories.
 
-    ``tools`` are the Bokeh tools of the plot (selection streams read their geometry from them);
-    ``xlim``/``ylim`` fix the initial view so a handful of outliers cannot squash the plot.
+    ``tools`` are the Bokeh tools of the plot (selection streams read their geometry from them).
+    ``streams`` (a ``RangeXY`` and a ``PlotSize``) may be shared with the plot's other layers, so a
+    pan or zoom redraws the plot once rather than once per layer. The initial view is the range of
+    ``pts``' dimensions (see :func:`points`).
     """
     common = dict(responsive=True, min_height=300, invert_yaxis=spec.invert_y, tools=list(tools),
-                  xlabel=spec.xlabel, ylabel=spec.ylabel, xlim=xlim or (None, None), ylim=ylim or (None, None))  # fmt: skip
+                  xlabel=spec.xlabel, ylabel=spec.ylabel)  # fmt: skip
+    shared = {"streams": list(streams)} if streams else {}
     if colour.how == "category":
         key = category_key(categories if categories is not None else [])
         out = dynspread(
-            datashade(pts, aggregator=reduction(colour), color_key=key, dynamic=dynamic, min_alpha=60),
+            datashade(pts, aggregator=reduction(colour), color_key=key, dynamic=dynamic, min_alpha=60, **shared),
             threshold=0.6,
             max_px=2,
         )
         return out.opts(**common)
-    out = rasterize(pts, aggregator=reduction(colour), dynamic=dynamic)
+    out = rasterize(pts, aggregator=reduction(colour), dynamic=dynamic, **shared)
     opts = dict(common, cmap=colour.cmap, colorbar=True, clabel=colour.label, tools=list(tools))
     if colour.how == "count" or colour.column is None:
         opts["cnorm"] = "log"
@@ -198,14 +201,15 @@ def symmetric_clim(values: np.ndarray, quantile: float = 0.995) -> tuple[float, 
     return -lim, lim
 
 
-def highlight(pts, *, dynamic: bool = True):
+def highlight(pts, *, dynamic: bool = True, streams=None):
     """The selected stars drawn over the dimmed catalog in one bright colour, spread to stay visible.
 
     Rasterised (empty pixels are NaN, hence transparent) rather than shaded: ``shade`` caps the
-    alpha of a constant-count image well below opaque.
+    alpha of a constant-count image well below opaque. ``streams`` as in :func:`shade`.
     """
     _register_styles()
-    image = dynspread(rasterize(pts, dynamic=dynamic), threshold=0.8, max_px=3)
+    shared = {"streams": list(streams)} if streams else {}
+    image = dynspread(rasterize(pts, dynamic=dynamic, **shared), threshold=0.8, max_px=3)
     # float32 halves what every lasso sends to the browser; a count this small loses nothing.
     return image.apply(_float32) if dynamic else _float32(image)
 

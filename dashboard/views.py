@@ -99,15 +99,16 @@ class ScatterView(Viewer):
         base_pts = hv.DynamicMap(self._base, streams=streams)
         _, cats, clim = self.state.colour_values() if colour is not DENSITY else (None, None, None)
         tools = ("lasso_select", "box_select", "tap") if self.view == "latent" else ("lasso_select", "box_select")
-        x, y = spec.columns(self._show())
-        sky = self.state.sky
-        base = plots.shade(base_pts, colour, spec, categories=cats, clim=clim, tools=tools,
-                           xlim=sky.limits(x, spec.subset), ylim=sky.limits(y, spec.subset))
+        # The initial view is the robust range carried by the points' dimensions (see _ranges).
+        # One range and one size stream for every layer: a pan or zoom (and the first draw) refreshes the
+        # plot once, not once per layer.
+        viewport = [hv.streams.RangeXY(), hv.streams.PlotSize()]
+        base = plots.shade(base_pts, colour, spec, categories=cats, clim=clim, tools=tools, streams=viewport)
         revision = [hv.streams.Params(self.state, ["revision"])]
         # Dimming is a translucent layer over the catalog so that a selection never re-aggregates it.
         veil = hv.DynamicMap(self._veil, streams=revision)
-        selected = plots.highlight(hv.DynamicMap(self._selected, streams=revision))
-        inspect = hv.DynamicMap(self._inspect, streams=[hv.streams.RangeXY()])
+        selected = plots.highlight(hv.DynamicMap(self._selected, streams=revision), streams=viewport)
+        inspect = hv.DynamicMap(self._inspect, streams=viewport[:1])
         layers = base * veil * selected * inspect
         lasso = hv.streams.Lasso(source=base)
         box = hv.streams.BoundsXY(source=base)
@@ -427,20 +428,27 @@ class Dashboard(Viewer):
         return self._layout
 
 
-def warm_up_page(sky: SkyData) -> None:
-    """Render a page and make a selection once, off-screen, so numba compiles the aggregations the
-    page uses (per dtype and array layout) before the first visitor arrives; a catalog's first rows
-    are enough, since the compiled kernels are what is being warmed."""
+def warm_up_page(sky: SkyData, *, select: bool = False) -> None:
+    """Render a page off-screen (and with ``select``, make and clear a lasso on it) so numba compiles the
+    aggregations it uses (per dtype and array layout) before a visitor needs them; a catalog's first
+    rows are enough, since the compiled kernels are what is being warmed."""
     # Bokeh's current document is process-wide while a session's script runs: without a document of its
     # own, this page would be built into (and would hold) the document of a visitor arriving meanwhile.
     pn.state.curdoc = Document()
     state = AppState(sky)
     Dashboard(state=state).__panel__().get_root(pn.state.curdoc)
+    if not select:
+        return
     spec = state.specs["latent"]
     (x0, x1), (y0, y1) = sky.limits(spec.x), sky.limits(spec.y)
     cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 8, (y1 - y0) / 8
     state.select_polygon("latent", np.array([[cx - rx, cy - ry], [cx + rx, cy - ry], [cx, cy + ry]]))
     state.clear_selection()
+
+
+def warm_up_selection(sky: SkyData) -> None:
+    """:func:`warm_up_page` with a lasso: the selection path, once the first page is on screen."""
+    warm_up_page(sky, select=True)
 
 
 def warm_limits(sky: SkyData) -> None:

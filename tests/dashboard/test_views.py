@@ -53,7 +53,7 @@ def test_whole_page_renders_and_warm_up_leaves_no_selection(sky):
     page = views.Dashboard(state=state)
     root = page.__panel__().get_root()
     assert root is not None and set(page.views) == {"latent", "cmd", "cc1", "cc2", "hr"}
-    views.warm_up_page(sky)  # renders its own page and selects, without touching this session
+    views.warm_up_selection(sky)  # renders its own page and selects, without touching this session
     assert state.selection is None
 
 
