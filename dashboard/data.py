@@ -149,9 +149,6 @@ class SkyData:
     def n(self) -> int:
         return len(self.df)
 
-    def head(self, rows: int = 50_000) -> SkyData:
-        """The first ``rows`` stars as a SkyData of their own (no model): enough to warm compiled kernels."""
-        return SkyData(df=self.df.iloc[:rows].reset_index(drop=True), bands=self.bands, catalog_path=self.catalog_path)
 
     @property
     def has_gaia(self) -> bool:
@@ -401,9 +398,10 @@ def _optional(step: Callable[[SkyData], None], sky: SkyData) -> None:
         log.exception("warming up the page failed")
 
 
-def after_first_page(sky: SkyData, warm_selection: Callable[[SkyData], None] | None = None) -> None:
-    """Work the first page should not wait for: warm the selection path (``warm_selection`` on the
-    catalog's first rows), compile the other colour-by aggregations, load TensorFlow."""
+def after_first_page(sky: SkyData) -> None:
+    """Work the first page should not wait for: compile the selection's and the other colour-by
+    aggregations (pure functions on a tiny catalog: no plots, so no sharing Bokeh state with sessions),
+    then load TensorFlow."""
     with _AFTER_LOCK:
         if sky in _AFTER_DONE:
             return
@@ -412,8 +410,6 @@ def after_first_page(sky: SkyData, warm_selection: Callable[[SkyData], None] | N
     def run() -> None:
         from dashboard.plots import warm_up
 
-        if warm_selection is not None:
-            _optional(warm_selection, sky.head())
         _optional(lambda _sky: warm_up(), sky)
         sky.start_model_load()
 

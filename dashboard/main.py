@@ -9,7 +9,7 @@ import panel as pn
 from core.errors import SedscapeError
 from dashboard.data import after_first_page, resolve_sources, shared_sky
 from dashboard.state import AppState
-from dashboard.views import Dashboard, error_page, warm_up_selection
+from dashboard.views import Dashboard, error_page
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 hv.extension("bokeh", logo=False)
@@ -27,7 +27,7 @@ def build_page() -> pn.viewable.Viewable:
         logging.getLogger("dashboard").error("%s", exc)
         return error_page(exc)
     # The selection path, other colour-by kernels and TensorFlow warm once the first page is on screen.
-    pn.state.onload(lambda: after_first_page(sky, warm_up_selection))
+    pn.state.onload(lambda: after_first_page(sky))
     return Dashboard(state=AppState(sky))
 
 

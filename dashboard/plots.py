@@ -201,53 +201,76 @@ def symmetric_clim(values: np.ndarray, quantile: float = 0.995) -> tuple[float, 
     return -lim, lim
 
 
-def highlight(pts, *, dynamic: bool = True, streams=None):
-    """The selected stars drawn over the dimmed catalog in one bright colour, spread to stay visible.
-
-    Rasterised (empty pixels are NaN, hence transparent) rather than shaded: ``shade`` caps the
-    alpha of a constant-count image well below opaque. ``streams`` as in :func:`shade`.
-    """
-    _register_styles()
-    shared = {"streams": list(streams)} if streams else {}
-    image = dynspread(rasterize(pts, dynamic=dynamic, **shared), threshold=0.8, max_px=3)
-    # float32 halves what every lasso sends to the browser; a count this small loses nothing.
-    return image.apply(_float32) if dynamic else _float32(image)
-
-
-# Styles of the layers every selection redraws live in the options tree under their own group, once:
-# ``.opts()`` on each redrawn element would rebuild option trees per frame (a third of a lasso's cost).
-SELECTION_GROUP, VEIL_GROUP = "SedscapeSelection", "SedscapeVeil"
-
-
+# A selection dims the unselected catalog with this translucent white and paints its own stars opaque.
+VEIL_COLOUR = "#ffffff99"
+SELECTION_GROUP = "SedscapeSelection"
 _STYLES: dict[str, bool] = {}
 
 
 def _register_styles() -> None:
+    # Set once in the options tree: ``.opts()`` on every redrawn frame would rebuild option trees per lasso.
     backend = hv.Store.current_backend
     if _STYLES.get(backend):
         return
     _STYLES[backend] = True
     hv.opts.defaults(
-        hv.opts.Image(SELECTION_GROUP, cmap=[SELECTION_COLOUR], colorbar=False, alpha=1.0),
-        hv.opts.HSpan(VEIL_GROUP, color="white", alpha=0.6, line_alpha=0),
+        hv.opts.Image(SELECTION_GROUP, cmap=[VEIL_COLOUR, SELECTION_COLOUR], clim=(0, 1), colorbar=False,
+                      clipping_colors={"min": "transparent"}, alpha=1.0, tools=[]),  # fmt: skip
     )
 
 
-def _float32(image: hv.Image) -> hv.Image:
-    try:
-        return image.clone(image.data.astype(np.float32), group=SELECTION_GROUP)
-    except ZeroDivisionError:  # a zero-pixel image (plot not laid out yet) cannot be rebuilt; it shows nothing
-        return image
+def selection_image(
+    x: np.ndarray,
+    y: np.ndarray,
+    kdims: tuple[str, str],
+    *,
+    active: bool,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    width: int = 400,
+    height: int = 300,
+) -> hv.Image:
+    """A view's whole selection layer in one image: 1 where selected stars fall (grown by a pixel or two
+    when the selection is sparse, so single stars stay visible), 0 elsewhere, which the style draws as a
+    translucent white veil over the catalog; -1 everywhere (below the colour range: transparent) when
+    nothing is selected.
 
-
-def veil(on: bool) -> hv.HSpan:
-    """A translucent white layer that dims the unselected catalog while a selection is shown.
-
-    Off, it has zero height; an HSpan spans the full width and does not change the axis ranges.
+    One aggregation of the selected stars per view and redraw, so a selection never re-aggregates
+    the catalog underneath.
     """
     _register_styles()
-    bound = 1e30 if on else 0.0
-    return hv.HSpan(-bound, bound, group=VEIL_GROUP)
+    (x0, x1), (y0, y1) = sorted(map(float, x_range)), sorted(map(float, y_range))
+    w, h = max(int(width), 1), max(int(height), 1)
+    xs = np.linspace(x0, x1, w, endpoint=False) + (x1 - x0) / (2 * w)
+    ys = np.linspace(y0, y1, h, endpoint=False) + (y1 - y0) / (2 * h)
+    if not active:
+        values = np.full((h, w), -1.0, dtype=np.float32)
+    else:
+        canvas = ds.Canvas(plot_width=w, plot_height=h, x_range=(x0, x1), y_range=(y0, y1))
+        points = pd.DataFrame({"x": np.asarray(x, dtype=np.float32), "y": np.asarray(y, dtype=np.float32)})
+        lit = canvas.points(points, "x", "y", ds.count()).to_numpy() > 0
+        lit = _grow(lit, _spread(lit))
+        values = lit.astype(np.float32)
+    return hv.Image((xs, ys, values), kdims=list(kdims), vdims=["selected"], group=SELECTION_GROUP)
+
+
+def _spread(lit: np.ndarray) -> int:
+    """Pixels to grow a selection by: none when it already covers much of the view, more the sparser it is."""
+    fraction = lit.mean() if lit.size else 0.0
+    return 0 if fraction > 0.05 else 1 if fraction > 0.002 else 2
+
+
+def _grow(mask: np.ndarray, px: int) -> np.ndarray:
+    """``mask`` dilated by ``px`` pixels in every direction (a square footprint)."""
+    out = mask.copy()
+    h, w = mask.shape
+    for dy in range(-px, px + 1):
+        for dx in range(-px, px + 1):
+            if dx or dy:
+                out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] |= (
+                    mask[max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+                )  # fmt: skip
+    return out
 
 
 def legend(key: dict[str, str]) -> hv.NdOverlay:
@@ -357,5 +380,6 @@ def warm_up() -> None:
         shade(pts, colour, spec, dynamic=False, categories=["a", "b"])
         op = datashade if colour.how == "category" else rasterize
         op(pts, aggregator=reduction(colour), dynamic=False, x_range=(0.1, 0.9), y_range=(0.1, 0.9), width=50, height=40)
-    highlight(points(tiny, spec), dynamic=False)
+    selection_image(tiny["latent_x"], tiny["latent_y"], ("latent_x", "latent_y"), active=True,
+                    x_range=(0.1, 0.9), y_range=(0.1, 0.9), width=50, height=40)
     rasterize(points(tiny, spec), dynamic=False, x_range=(0.1, 0.9), y_range=(0.1, 0.9), width=50, height=40)

@@ -66,16 +66,19 @@ class ScatterView(Viewer):
         sky, (x, y) = self.state.sky, self.spec.columns(self._show())
         return sky.limits(x, self.spec.subset), sky.limits(y, self.spec.subset)
 
-    def _selected(self, **_):
-        sel = self.state.selection if self.state.selection is not None else np.zeros(0, dtype=np.int64)
+    def _selection(self, x_range=None, y_range=None, width=None, height=None, **_):
+        """The selection layer for the current viewport (see :func:`plots.selection_image`)."""
+        sel = self.state.selection
+        x, y = self.spec.columns(self._show())
         frame = self.state.sky.frame
-        cols = [c for c in (*self.spec.columns(self._show()), self.spec.subset) if c is not None]
-        # Only the columns this view draws: copying the whole plotting frame per view would dominate a lasso.
-        sub = pd.DataFrame({c: frame[c].to_numpy()[sel] for c in dict.fromkeys(cols)}, copy=False)
-        return plots.points(sub, self.spec, self._show(), ranges=self._ranges())
-
-    def _veil(self, **_):
-        return plots.veil(self.state.selection is not None)
+        xs = frame[x].to_numpy()[sel] if sel is not None else None
+        ys = frame[y].to_numpy()[sel] if sel is not None else None
+        full_x, full_y = self._ranges()
+        return plots.selection_image(
+            xs, ys, (x, y), active=sel is not None,
+            x_range=_finite_range(x_range) or full_x or (0.0, 1.0), y_range=_finite_range(y_range) or full_y or (0.0, 1.0),
+            width=width or 400, height=height or 300,
+        )  # fmt: skip
 
     def _inspect(self, x_range=None, y_range=None, **_):
         sky, (x, y) = self.state.sky, self.spec.columns(self._show())
@@ -104,12 +107,11 @@ class ScatterView(Viewer):
         # plot once, not once per layer.
         viewport = [hv.streams.RangeXY(), hv.streams.PlotSize()]
         base = plots.shade(base_pts, colour, spec, categories=cats, clim=clim, tools=tools, streams=viewport)
-        revision = [hv.streams.Params(self.state, ["revision"])]
-        # Dimming is a translucent layer over the catalog so that a selection never re-aggregates it.
-        veil = hv.DynamicMap(self._veil, streams=revision)
-        selected = plots.highlight(hv.DynamicMap(self._selected, streams=revision), streams=viewport)
+        # The selection (its stars, and a veil that dims the others) is one layer over the catalog, so a
+        # selection never re-aggregates the catalog.
+        selection = hv.DynamicMap(self._selection, streams=[hv.streams.Params(self.state, ["revision"]), *viewport])
         inspect = hv.DynamicMap(self._inspect, streams=viewport[:1])
-        layers = base * veil * selected * inspect
+        layers = base * selection * inspect
         lasso = hv.streams.Lasso(source=base)
         box = hv.streams.BoundsXY(source=base)
         lasso.add_subscriber(self._on_lasso)
@@ -356,6 +358,13 @@ class Cutouts(Viewer):
         return pn.Column(pn.param.ParamMethod(self._cards, lazy=True), sizing_mode="stretch_width")
 
 
+def _finite_range(r) -> tuple[float, float] | None:
+    """A viewport range from a stream, or None before the plot has reported one."""
+    if r is None or any(v is None or not np.isfinite(v) for v in r) or r[0] == r[1]:
+        return None
+    return float(r[0]), float(r[1])
+
+
 def _image(cut) -> pn.viewable.Viewable:
     """The cutout JPEG; a placeholder (offline, outside PS1) keeps its generated image and says why."""
     if cut is None:
@@ -428,27 +437,14 @@ class Dashboard(Viewer):
         return self._layout
 
 
-def warm_up_page(sky: SkyData, *, select: bool = False) -> None:
-    """Render a page off-screen (and with ``select``, make and clear a lasso on it) so numba compiles the
-    aggregations it uses (per dtype and array layout) before a visitor needs them; a catalog's first
-    rows are enough, since the compiled kernels are what is being warmed."""
+def warm_up_page(sky: SkyData) -> None:
+    """Render a page off-screen so numba compiles the aggregations it uses (per dtype and array layout)
+    before the first visitor arrives; a catalog's first rows are enough, since the compiled kernels are
+    what is being warmed. (The selection's kernels compile after the first page: ``plots.warm_up``.)"""
     # Bokeh's current document is process-wide while a session's script runs: without a document of its
     # own, this page would be built into (and would hold) the document of a visitor arriving meanwhile.
     pn.state.curdoc = Document()
-    state = AppState(sky)
-    Dashboard(state=state).__panel__().get_root(pn.state.curdoc)
-    if not select:
-        return
-    spec = state.specs["latent"]
-    (x0, x1), (y0, y1) = sky.limits(spec.x), sky.limits(spec.y)
-    cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 8, (y1 - y0) / 8
-    state.select_polygon("latent", np.array([[cx - rx, cy - ry], [cx + rx, cy - ry], [cx, cy + ry]]))
-    state.clear_selection()
-
-
-def warm_up_selection(sky: SkyData) -> None:
-    """:func:`warm_up_page` with a lasso: the selection path, once the first page is on screen."""
-    warm_up_page(sky, select=True)
+    Dashboard(state=AppState(sky)).__panel__().get_root(pn.state.curdoc)
 
 
 def warm_limits(sky: SkyData) -> None:

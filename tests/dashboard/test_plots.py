@@ -83,12 +83,31 @@ def test_density_counts_every_star_and_categories_shade_to_rgb(frame):
     assert plots.category_key(["blue", "red"]) == {"blue": plots.CATEGORY_PALETTE[0], "red": plots.CATEGORY_PALETTE[1]}
 
 
-def test_highlight_paints_selected_pixels_in_one_colour_and_leaves_the_rest_transparent(frame):
-    spec = plots.view_specs(PS1, has_gaia=False)[0]
-    img = plots.highlight(plots.points(frame.iloc[:20], spec), dynamic=False)
-    values = img.dimension_values(2)
-    assert 0 < np.isfinite(values).sum() < values.size
-    assert _opts(img, "style")["cmap"] == [plots.SELECTION_COLOUR]
+def _selection(frame, n, active=True, width=60, height=40):
+    return plots.selection_image(frame["latent_x"][:n], frame["latent_y"][:n], ("latent_x", "latent_y"),
+                                 active=active, x_range=(frame["latent_x"].min(), frame["latent_x"].max()),
+                                 y_range=(frame["latent_y"].min(), frame["latent_y"].max()),
+                                 width=width, height=height)  # fmt: skip
+
+
+def test_selection_image_marks_selected_pixels_and_veils_the_rest(frame):
+    img = _selection(frame, 20)
+    values = img.dimension_values(2, flat=False)
+    assert values.shape == (40, 60) and values.dtype == np.float32
+    lit = values == 1
+    assert 0 < lit.sum() < values.size and np.all((values == 0) | lit)  # no transparent pixel: the rest is veiled
+    assert _opts(img, "style")["cmap"] == [plots.VEIL_COLOUR, plots.SELECTION_COLOUR]
+    assert _opts(img, "plot")["clim"] == (0, 1)
+    # every selected star lies on a lit pixel (grown by a pixel or two around it)
+    for xv, yv in zip(frame["latent_x"][:20], frame["latent_y"][:20], strict=True):
+        assert img[float(xv), float(yv)] == 1
+
+
+def test_selection_image_is_transparent_without_a_selection_and_veils_an_empty_one(frame):
+    off = _selection(frame, 0, active=False)
+    assert (off.dimension_values(2) == -1).all() and _opts(off, "plot")["clipping_colors"] == {"min": "transparent"}
+    empty = _selection(frame, 0, active=True)  # a selection with no star in this view still dims the catalog
+    assert (empty.dimension_values(2) == 0).all()
 
 
 def _star(**over):
@@ -145,11 +164,3 @@ def test_category_bars_and_ranges():
     lo, hi = robust_range(np.r_[np.linspace(0, 1, 5000), 1e6])
     assert lo < 0 < 1 < hi < 2  # one wild outlier does not stretch the view
     assert robust_range(np.array([np.nan])) is None
-
-
-def test_highlight_is_float32_and_survives_an_empty_selection(frame):
-    spec = plots.view_specs(PS1, has_gaia=False)[0]
-    img = plots.highlight(plots.points(frame.iloc[:5], spec), dynamic=False)
-    assert img.dimension_values(2).dtype == np.float32
-    empty = plots.highlight(plots.points(frame.iloc[:0], spec), dynamic=False)
-    assert np.isnan(empty.dimension_values(2)).all()

@@ -1,5 +1,7 @@
 """Viewers compose without a server: presets drive the state, the table follows the selection."""
 
+import threading
+
 import numpy as np
 import panel as pn
 import pytest
@@ -48,13 +50,16 @@ def test_summary_panes_persist_and_the_table_keeps_its_columns(state):
     assert table.value.dtypes.astype(str).tolist() == empty.dtypes.astype(str).tolist()
 
 
-def test_whole_page_renders_and_warm_up_leaves_no_selection(sky):
+def test_whole_page_renders_and_warm_up_builds_into_its_own_document(sky):
     state = AppState(sky)
     page = views.Dashboard(state=state)
     root = page.__panel__().get_root()
     assert root is not None and set(page.views) == {"latent", "cmd", "cc1", "cc2", "hr"}
-    views.warm_up_selection(sky)  # renders its own page and selects, without touching this session
-    assert state.selection is None
+    before = pn.state.curdoc
+    warm = threading.Thread(target=views.warm_up_page, args=(sky,))  # as at server start
+    warm.start()
+    warm.join()
+    assert pn.state.curdoc is before and state.selection is None
 
 
 def test_error_page_shows_the_problem():

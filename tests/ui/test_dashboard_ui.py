@@ -171,7 +171,7 @@ def _is_local(url: str) -> bool:
 BACKENDS_JS = "() => [...Bokeh.index.all_views()].filter(v => v.frame).map(v => v.model.output_backend)"
 
 
-# Per figure with a selection layer (an image drawn in the selection colour): [title, pixels lit].
+# Per figure with a selection layer (an image whose palette ends in the selection colour): [title, pixels lit].
 HIGHLIGHT_JS = """
 (colour) => {
   const out = [];
@@ -181,11 +181,11 @@ HIGHLIGHT_JS = """
     for (const r of v.model.renderers) {
       const mapper = r.glyph && r.glyph.type === "Image" ? r.glyph.color_mapper : null;
       const pal = mapper ? mapper.palette : null;
-      if (!pal || pal.length !== 1 || String(pal[0]).toLowerCase() !== colour) continue;
+      if (!pal || String(pal[pal.length - 1]).toLowerCase() !== colour) continue;
       layers++;
       const img = r.data_source.data.image[0];
       const arr = img.array !== undefined ? img.array : img;
-      for (let i = 0; i < arr.length; i++) if (arr[i] > 0) lit++;
+      for (let i = 0; i < arr.length; i++) if (arr[i] >= 1) lit++;
     }
     if (layers) out.push([v.model.title.text, lit]);
   }
