@@ -35,6 +35,17 @@ from tests.ui.test_dashboard_ui import (  # noqa: E402
     _wait_for,
 )
 
+RANGE_JS = """(title) => [...Bokeh.index.all_views()].find(v => v.frame && v.model.title
+                                                           && v.model.title.text === title).model.x_range.start"""
+# True once the x range has moved from ``start`` and every image of the figure covers the new range.
+ZOOMED_JS = """([title, start]) => {
+  const v = [...Bokeh.index.all_views()].find(v => v.frame && v.model.title && v.model.title.text === title);
+  const x0 = v.model.x_range.start, span = v.model.x_range.end - x0;
+  if (Math.abs(x0 - start) < 1e-9 * Math.abs(span)) return false;
+  const images = v.model.renderers.filter(r => r.glyph && r.glyph.type === "Image");
+  return images.length > 0 && images.every(r => Math.abs(r.data_source.data.x[0] - x0) < 1e-6 * Math.abs(span));
+}"""
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -121,6 +132,14 @@ def main() -> None:
                 print(f"profile: {args.profile}")
             print(f"lasso {args.settle:g} s after the first page ({n} stars) -> summary updated: {summary:.2f} s; "
                   f"table rows shown: {table:.2f} s; every view highlighted: {views:.2f} s")
+            page.wait_for_timeout(2000)
+            start = page.evaluate(RANGE_JS, "Latent space")
+            page.mouse.move(cx, cy)
+            t2 = time.perf_counter()
+            page.mouse.wheel(0, -300)
+            page.wait_for_function(ZOOMED_JS, arg=["Latent space", start], timeout=60_000)
+            print(f"wheel zoom on the latent space -> every layer re-rendered for the new range: "
+                  f"{time.perf_counter() - t2:.2f} s")
             if args.screenshot:
                 page.wait_for_timeout(2000)
                 page.screenshot(path=str(args.screenshot), full_page=True)

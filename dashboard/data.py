@@ -171,13 +171,31 @@ class SkyData:
             self._limits[key] = robust_range(values)
         return self._limits[key]
 
+    def colour_range(self, column: str) -> tuple[float, float] | None:
+        """The colour range of a colour-by column: 0.5-99.5 percentiles of the whole catalog (cached), so
+        colours keep their meaning, and the colour bar its labels, while the user pans and zooms."""
+        key = (column, "colour")
+        if key not in self._limits:
+            source = self.frame if column in self.frame else self.df
+            self._limits[key] = robust_range(source[column].to_numpy(np.float64), quantile=0.005, pad=0.0)
+        return self._limits[key]
+
     @cached_property
     def category_codes(self) -> tuple[str | None, np.ndarray, list[str]]:
         """The SIMBAD category column used for presets and summaries, its per-star codes and the names."""
         col = next((c for c in ("simbad_category", "simbad_otype") if c in self.df), None)
         if col is None:
             return None, np.zeros(self.n, dtype=np.int32), []
-        labels = self.df[col].astype("string").fillna(NO_CATEGORY).to_numpy(dtype=object)
+        series = self.df[col]
+        if isinstance(series.dtype, pd.CategoricalDtype):  # the usual case: recode, no string per star
+            raw = series.cat.codes.to_numpy().astype(np.int32)
+            present = np.flatnonzero(np.bincount(raw + 1, minlength=len(series.cat.categories) + 1))
+            labels = [NO_CATEGORY if k == 0 else str(series.cat.categories[k - 1]) for k in present]
+            order = np.argsort(labels, kind="stable")
+            lookup = np.zeros(len(series.cat.categories) + 1, dtype=np.int32)
+            lookup[present[order]] = np.arange(len(order), dtype=np.int32)
+            return col, lookup[raw + 1], [labels[k] for k in order]
+        labels = series.astype("string").fillna(NO_CATEGORY).to_numpy(dtype=object)
         codes, names = pd.factorize(labels, sort=True)
         return col, codes.astype(np.int32), [str(n) for n in names]
 
@@ -232,7 +250,7 @@ def plotting_frame(df: pd.DataFrame, bands: BandSet) -> pd.DataFrame:
     for col in ("max_abs_res", "max_abs_res_sigma", "dist_kpc", *(f"{b}_res" for b in names)):
         if col in df:
             out[col] = df[col].to_numpy(np.float32)
-    return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+    return pd.DataFrame(out, index=pd.RangeIndex(len(df)), copy=False)  # no copy into one 2-D block
 
 
 PARALLAX_SNR_MIN = 5.0

@@ -5,6 +5,7 @@ import sys
 
 import holoviews as hv
 import panel as pn
+from holoviews.plotting.bokeh.callbacks import RangeXYCallback
 
 from core.errors import SedscapeError
 from dashboard.data import after_first_page, resolve_sources, shared_sky
@@ -14,8 +15,11 @@ from dashboard.views import Dashboard, error_page
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 hv.extension("bokeh", logo=False)
 # Datashaded images gain nothing from WebGL, and without a GPU every repaint pays for copying the
-# WebGL canvas (2.4 s of a lasso's 1.7 s-2 s in headless Chromium); plain canvas draws images directly.
+# WebGL canvas (2.4 s of browser time during one lasso in headless Chromium); plain canvas draws images directly.
 hv.renderer("bokeh").webgl = False
+# Bokeh reports a pan/zoom's new range once the gesture has paused 50 ms (lod timeout, dashboard.plots);
+# HoloViews then waits another 100 ms by default before re-aggregating. One debounce is enough.
+RangeXYCallback.debounce = 30
 pn.extension("tabulator", sizing_mode="stretch_width", notifications=False)
 
 

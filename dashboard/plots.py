@@ -173,8 +173,10 @@ def shade(pts, colour: ColourBy, spec: ViewSpec, *, dynamic: bool = True, catego
     pan or zoom redraws the plot once rather than once per layer. The initial view is the range of
     ``pts``' dimensions (see :func:`points`).
     """
+    # lod timeout: Bokeh tells the server the new range (to re-aggregate) only this long after a pan or
+    # zoom ends (500 ms by default); images have no level of detail to wait for.
     common = dict(responsive=True, min_height=300, invert_yaxis=spec.invert_y, tools=list(tools),
-                  xlabel=spec.xlabel, ylabel=spec.ylabel)  # fmt: skip
+                  xlabel=spec.xlabel, ylabel=spec.ylabel, lod={"timeout": 50})  # fmt: skip
     shared = {"streams": list(streams)} if streams else {}
     if colour.how == "category":
         key = category_key(categories if categories is not None else [])
@@ -244,13 +246,13 @@ def selection_image(
     xs = np.linspace(x0, x1, w, endpoint=False) + (x1 - x0) / (2 * w)
     ys = np.linspace(y0, y1, h, endpoint=False) + (y1 - y0) / (2 * h)
     if not active:
-        values = np.full((h, w), -1.0, dtype=np.float32)
+        values = np.full((h, w), -1, dtype=np.int8)  # one byte a pixel: a quarter of float32 to send
     else:
         canvas = ds.Canvas(plot_width=w, plot_height=h, x_range=(x0, x1), y_range=(y0, y1))
         points = pd.DataFrame({"x": np.asarray(x, dtype=np.float32), "y": np.asarray(y, dtype=np.float32)})
         lit = canvas.points(points, "x", "y", ds.count()).to_numpy() > 0
         lit = _grow(lit, _spread(lit))
-        values = lit.astype(np.float32)
+        values = lit.astype(np.int8)
     return hv.Image((xs, ys, values), kdims=list(kdims), vdims=["selected"], group=SELECTION_GROUP)
 
 

@@ -98,7 +98,7 @@ class AppState(param.Parameterized):
             return pd.Categorical.from_codes(codes, categories=cats), cats, None
         source = self.sky.frame if colour.column in self.sky.frame else self.sky.df
         values = source[colour.column].to_numpy(np.float32)
-        return values, None, (symmetric_clim(values) if colour.symmetric else None)
+        return values, None, (symmetric_clim(values) if colour.symmetric else self.sky.colour_range(colour.column))
 
     # ----- making selections ----------------------------------------------------------------------
     def _view_xy(self, view: str) -> tuple[str, str, np.ndarray, np.ndarray]:

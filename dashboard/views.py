@@ -24,6 +24,7 @@ from dashboard.state import AppState
 log = logging.getLogger(__name__)
 
 INSPECT_MAX = 2500
+HOVER_CHUNK = 65_536  # stars tested at a time when looking for the hover layer's stars in view
 N_SED = 5
 N_CUTOUTS = 4
 TABLE_MAX = 10_000  # rows sent to the browser table; the CSV export always has the whole selection
@@ -83,13 +84,24 @@ class ScatterView(Viewer):
     def _inspect(self, x_range=None, y_range=None, **_):
         sky, (x, y) = self.state.sky, self.spec.columns(self._show())
         xs, ys = sky.frame[x].to_numpy(), sky.frame[y].to_numpy()
-        inside = np.isfinite(xs) & np.isfinite(ys)
+        bounds = None
         if x_range is not None and y_range is not None:
             (x0, x1), (y0, y1) = sorted(x_range), sorted(y_range)
-            inside &= (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
-        order = sky.hover_order
-        idx = order[inside[order]][:INSPECT_MAX]
-        rows = sky.df.iloc[idx][self._hover_cols].reset_index(drop=True)
+            bounds = x0, x1, y0, y1
+        # Walk the hover order a chunk at a time until enough stars in view: a pan or zoom should not
+        # test every star of the catalog for the few thousand that get tooltips.
+        order, found, chunk = sky.hover_order, [], HOVER_CHUNK
+        for start in range(0, len(order), chunk):
+            cand = order[start:start + chunk]
+            cx, cy = xs[cand], ys[cand]
+            keep = np.isfinite(cx) & np.isfinite(cy)
+            if bounds is not None:
+                keep &= (cx >= bounds[0]) & (cx <= bounds[1]) & (cy >= bounds[2]) & (cy <= bounds[3])
+            found.append(cand[keep])
+            if sum(map(len, found)) >= INSPECT_MAX:
+                break
+        idx = np.concatenate(found)[:INSPECT_MAX] if found else np.zeros(0, dtype=np.int64)
+        rows = pd.DataFrame({c: sky.df[c].array.take(idx) for c in self._hover_cols})
         rows[x], rows[y] = xs[idx], ys[idx]
         rows["obj_id"] = rows["obj_id"].astype(str)  # beyond 2**53: text keeps every digit in the browser
         if "res_band" in rows:
@@ -448,8 +460,10 @@ def warm_up_page(sky: SkyData) -> None:
 
 
 def warm_limits(sky: SkyData) -> None:
-    """Compute the full catalog's axis ranges of every view, which each session starts from."""
+    """Compute the full catalog's axis ranges of every view and the default colour range, which each
+    session starts from."""
     state = AppState(sky)
+    state.colour_values()
     for spec in state.specs.values():
         for show in ("observed", "reconstructed"):
             x, y = spec.columns(show)

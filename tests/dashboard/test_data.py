@@ -128,3 +128,22 @@ def test_warm_cache_compiles_on_the_head_then_prepares_the_full_sky(scored_paths
     warm_cache([str(p) for p in scored_paths], lambda s: seen.append(("head", s.n)), lambda s: seen.append(("full", s.n)))
     full = shared_sky(Sources(*scored_paths, "args"))
     assert seen == [("head", min(full.n, 50_000)), ("full", full.n)]
+
+
+def test_category_codes_recode_a_categorical_like_factorising_its_labels(sky):
+    """Codes come from the categorical's own codes (fast), with stars without a category as "(none)",
+    unused categories dropped and names sorted, exactly as factorising the labels would give."""
+    import pandas as pd
+
+    from dashboard.data import NO_CATEGORY, SkyData
+
+    labels = sky.df["simbad_category"].astype("string").to_numpy(dtype=object)
+    cat = pd.Categorical(labels, categories=["zz unused", *sorted({x for x in labels if isinstance(x, str)})[::-1]])
+    df = sky.df.assign(simbad_category=cat)
+    col, codes, names = SkyData(df=df, bands=sky.bands, catalog_path=sky.catalog_path).category_codes
+    expected_codes, expected_names = pd.factorize(
+        pd.Series(labels, dtype="string").fillna(NO_CATEGORY).to_numpy(dtype=object), sort=True
+    )
+    assert col == "simbad_category" and NO_CATEGORY in names and "zz unused" not in names
+    assert names == [str(n) for n in expected_names]
+    assert codes.tolist() == expected_codes.tolist()

@@ -93,7 +93,7 @@ def _selection(frame, n, active=True, width=60, height=40):
 def test_selection_image_marks_selected_pixels_and_veils_the_rest(frame):
     img = _selection(frame, 20)
     values = img.dimension_values(2, flat=False)
-    assert values.shape == (40, 60) and values.dtype == np.float32
+    assert values.shape == (40, 60) and values.dtype == np.int8
     lit = values == 1
     assert 0 < lit.sum() < values.size and np.all((values == 0) | lit)  # no transparent pixel: the rest is veiled
     assert _opts(img, "style")["cmap"] == [plots.VEIL_COLOUR, plots.SELECTION_COLOUR]

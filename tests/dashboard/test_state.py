@@ -114,6 +114,8 @@ def test_probe_decodes_with_the_model_and_is_off_without(state, sky):
 def test_colour_values_for_numbers_categories_and_anomaly(state, sky):
     values, cats, clim = state.colour_values()
     np.testing.assert_allclose(values, (sky.df["g"] - sky.df["i"]).to_numpy(np.float32), atol=1e-5)
+    # a fixed colour range from the whole catalog: zooming does not change what a colour means
+    assert clim == pytest.approx(tuple(np.quantile(values.astype(float), [0.005, 0.995])), rel=1e-6)
     state.colour_by = "residual z"
     _, _, clim = state.colour_values()
     assert clim[1] == -clim[0] > 0

@@ -101,3 +101,18 @@ def test_cutouts_fetch_only_once_their_tab_is_shown(state, monkeypatch):
     assert len(calls) == 1 and len(calls[0]) == views.N_CUTOUTS
     top = state.most_anomalous(views.N_CUTOUTS)
     assert [c[0] for c in calls[0]] == top["ra"].tolist()  # most anomalous first
+
+
+def test_hover_layer_holds_the_first_stars_in_view_in_hover_order(state, sky, monkeypatch):
+    monkeypatch.setattr(views, "INSPECT_MAX", 50)
+    monkeypatch.setattr(views, "HOVER_CHUNK", 40)  # many chunks, as in a survey-sized catalog
+    view = views.ScatterView(state=state, view="latent")
+    xs, ys = sky.frame["latent_x"].to_numpy(), sky.frame["latent_y"].to_numpy()
+    x_range = (float(np.quantile(xs, 0.3)), float(np.quantile(xs, 0.7)))
+    y_range = (float(np.quantile(ys, 0.2)), float(np.quantile(ys, 0.9)))
+    layer = view._inspect(x_range=x_range, y_range=y_range)
+    inside = (xs >= x_range[0]) & (xs <= x_range[1]) & (ys >= y_range[0]) & (ys <= y_range[1])
+    expected = sky.hover_order[inside[sky.hover_order]][:50]
+    assert len(layer) == 50
+    assert layer.dimension_values("obj_id").tolist() == sky.df["obj_id"].iloc[expected].astype(str).tolist()
+    np.testing.assert_array_equal(layer.dimension_values("latent_x"), xs[expected])
