@@ -282,10 +282,10 @@ def flag_anomalies(df: pd.DataFrame, bands: BandSet, threshold: float) -> np.nda
     return (res > threshold).any(axis=1)
 
 
-def load_scored(path: str | Path, rows: int | None = None) -> pd.DataFrame:
-    """Read a scored catalog written by ``sedscape score`` (or its first ``rows``); raise
-    :class:`CatalogError` if columns are missing."""
-    df = read_parquet(path, rows=rows)
+def load_scored(path: str | Path, rows: int | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a scored catalog written by ``sedscape score`` (or its first ``rows``, or only ``columns``,
+    which must include the scored ones); raise :class:`CatalogError` if columns are missing."""
+    df = read_parquet(path, columns=columns, rows=rows)
     bands = band_set_of(df)
     missing = [c for c in SCORED_COLUMNS(bands) if c not in df.columns]
     if missing:

@@ -26,7 +26,7 @@ import panel as pn
 
 from core import paths
 from core.bands import BandSet
-from core.catalog import band_set_of
+from core.catalog import band_set_of, read_metadata
 from core.errors import CatalogError, ModelError, SedscapeError
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,8 @@ class SkyData:
     catalog_path: Path
     model_dir: Path | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    export_columns: tuple[str, ...] = ()  # catalog columns not in ``df``: read when first exported
+    column_order: tuple[str, ...] = ()  # the catalog file's column order, which exports keep
     frame: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
@@ -102,6 +104,39 @@ class SkyData:
         self._limits: dict[tuple[str, str | None], tuple[float, float] | None] = {}
         self._model_future: Future | None = None
         self._model_lock = threading.Lock()
+        self._export_future: Future | None = None
+
+    def start_export_load(self) -> None:
+        """Start reading the columns only exports need, in the background (idempotent)."""
+        with self._model_lock:
+            if self._export_future is None:
+                self._export_future = _EXPORT_POOL.submit(self._read_export_columns)
+
+    def _read_export_columns(self) -> pd.DataFrame:
+        if not self.export_columns:
+            return pd.DataFrame(index=self.df.index)
+        from core.catalog import read_parquet
+
+        t0 = time.perf_counter()
+        rest = read_parquet(self.catalog_path, columns=list(self.export_columns)).reset_index(drop=True)
+        if len(rest) != self.n:
+            raise CatalogError(f"{self.catalog_path} changed while the dashboard was running ({len(rest)} rows, "
+                               f"{self.n} loaded); restart the dashboard")  # fmt: skip
+        log.info("read the %d export-only columns in %.1f s", len(self.export_columns), time.perf_counter() - t0)
+        return rest
+
+    def full_rows(self, index: np.ndarray) -> pd.DataFrame:
+        """Every column of the catalog for the rows ``index`` (in the file's column order)."""
+        index = np.asarray(index, dtype=np.int64)
+        rows = self.df.iloc[index]
+        if not self.export_columns:
+            return rows.copy()
+        self.start_export_load()
+        rest = self._export_future.result().iloc[index]
+        rest.index = rows.index
+        out = pd.concat([rows, rest], axis=1)
+        order = [c for c in self.column_order if c in out]
+        return out[order + [c for c in out.columns if c not in order]]
 
     def start_model_load(self) -> None:
         """Start loading the decoder in the background (idempotent)."""
@@ -277,10 +312,32 @@ def absolute_first_band(df: pd.DataFrame, band: str = "g") -> np.ndarray | None:
     return out
 
 
-def _read_scored(path: Path, rows: int | None = None) -> pd.DataFrame:
+def page_columns(columns: Sequence[str], bands: BandSet) -> list[str]:
+    """The catalog columns the views, hover, table, presets and SEDs read (in file order); the others
+    (flags, extinction, truth details, raw magnitudes...) only go into exports and load later."""
+    b = bands.names
+    wanted = {"obj_id", "ra", "dec", *b, *(f"{x}_err" for x in b), *(f"{x}_rec" for x in b),
+              *(f"{x}_res" for x in b), *SCORED_COLUMNS, "max_abs_res_sigma", "res_band", "anomaly",
+              "simbad_otype", "simbad_category", "true_class", "parallax", "parallax_error", "abs_g", "dist_kpc"}  # fmt: skip
+    return [c for c in columns if c in wanted]
+
+
+def _read_scored(path: Path, rows: int | None = None, page_only: bool = False) -> pd.DataFrame:
     from core.scoring import load_scored
 
-    df = load_scored(path, rows=rows)
+    columns = None
+    if page_only:
+        import pyarrow.parquet as pq
+
+        try:
+            names = pq.read_schema(path).names
+        except Exception:  # unreadable: the full read below says what is wrong
+            names = None
+        if names is not None:
+            schema_only = pd.DataFrame()
+            schema_only.attrs["sedscape"] = read_metadata(path)
+            columns = page_columns(names, band_set_of(schema_only))
+    df = load_scored(path, rows=rows, columns=columns)
     bands = band_set_of(df)
     needed = [*SCORED_COLUMNS, *(f"{b}_res" for b in bands.names), *(f"{b}_rec" for b in bands.names)]
     missing = [c for c in needed if c not in df]
@@ -323,11 +380,16 @@ def load_sky(sources: Sources, *, build_default: bool = True) -> SkyData:
     if not catalog.exists():
         raise CatalogError(f"catalog {catalog} does not exist (from {sources.origin})")
     log.info("loading scored catalog %s", catalog)
-    df = _read_scored(catalog)
-    return SkyData(df=df, bands=band_set_of(df), catalog_path=catalog, model_dir=sources.model_dir)
+    df = _read_scored(catalog, page_only=True)
+    import pyarrow.parquet as pq
+
+    names = tuple(pq.read_schema(catalog).names)
+    return SkyData(df=df, bands=band_set_of(df), catalog_path=catalog, model_dir=sources.model_dir,
+                   export_columns=tuple(c for c in names if c not in df.columns), column_order=names)  # fmt: skip
 
 
 _MODEL_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sedscape-model")
+_EXPORT_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sedscape-export-columns")
 
 
 def _build_default(sources: Sources) -> Path:
@@ -417,9 +479,9 @@ def _optional(step: Callable[[SkyData], None], sky: SkyData) -> None:
 
 
 def after_first_page(sky: SkyData) -> None:
-    """Work the first page should not wait for: compile the selection's and the other colour-by
-    aggregations (pure functions on a tiny catalog: no plots, so no sharing Bokeh state with sessions),
-    then load TensorFlow."""
+    """Work the first page should not wait for: read the export-only columns, compile the selection's and
+    the other colour-by aggregations (pure functions on a tiny catalog: no plots, so no sharing Bokeh
+    state with sessions), then load TensorFlow."""
     with _AFTER_LOCK:
         if sky in _AFTER_DONE:
             return
@@ -428,6 +490,7 @@ def after_first_page(sky: SkyData) -> None:
     def run() -> None:
         from dashboard.plots import warm_up
 
+        sky.start_export_load()  # mostly Arrow reading, which leaves the GIL to the warm-up
         _optional(lambda _sky: warm_up(), sky)
         sky.start_model_load()
 

@@ -187,12 +187,22 @@ def shade(pts, colour: ColourBy, spec: ViewSpec, *, dynamic: bool = True, catego
         )
         return out.opts(**common)
     out = rasterize(pts, aggregator=reduction(colour), dynamic=dynamic, **shared)
+    # datashader aggregates in float64; float32 halves what every pan and zoom sends to the browser.
+    out = out.apply(as_float32) if dynamic else as_float32(out)
     opts = dict(common, cmap=colour.cmap, colorbar=True, clabel=colour.label, tools=list(tools))
     if colour.how == "count" or colour.column is None:
         opts["cnorm"] = "log"
     if clim is not None:
         opts["clim"] = clim
     return out.opts(**opts)
+
+
+def as_float32(image: hv.Image) -> hv.Image:
+    """``image`` with float32 values (exact for counts below 2**24, ample for colours and magnitudes)."""
+    values = image.data
+    if hasattr(values, "data_vars"):  # xarray Dataset: what rasterize returns
+        return image.clone(values.astype(np.float32))
+    return image.clone(np.asarray(values, dtype=np.float32))
 
 
 def symmetric_clim(values: np.ndarray, quantile: float = 0.995) -> tuple[float, float]:

@@ -260,6 +260,6 @@ class AppState(param.Parameterized):
 
     def export_csv(self) -> str:
         """The selected stars with every catalog and model column, as ECSV text with provenance."""
-        rows = self.sky.df.iloc[self.selection if self.selection is not None else []].copy()
+        rows = self.sky.full_rows(self.selection if self.selection is not None else np.zeros(0, dtype=np.int64))
         rows["anomaly_at_threshold"] = self.anomaly_mask()[self.selection] if self.n_selected else []
         return export.to_ecsv(rows, self.provenance())

@@ -282,14 +282,19 @@ class SelectionSummary(Viewer):
 class SedPanel(Viewer):
     """SEDs (observed with errors, reconstructed) of the most anomalous selected stars, and their residuals.
 
-    Two live plots whose layers get new data on every selection (no new figures, no new layout).
+    Two live plots whose layers get new data on every selection (no new figures, no new layout). In a
+    served page they follow a selection on the next tick, once the linked views, summary and table
+    have gone to the browser: the plots everything else depends on come first.
     """
 
     state = param.ClassSelector(class_=AppState)
+    shown = param.Integer(0, doc="the selection revision the plots show")
 
     def __init__(self, **params) -> None:
         super().__init__(**params)
-        revision = hv.streams.Params(self.state, ["revision"])
+        self.shown = self.state.revision
+        self.state.param.watch(self._follow, "revision")
+        revision = hv.streams.Params(self, ["shown"])
         threshold = hv.streams.Params(self.state, ["threshold"])
         sed = hv.DynamicMap(self._sed, streams=[revision]).opts(
             hv.opts.Path(framewise=True), hv.opts.ErrorBars(framewise=True),
@@ -306,6 +311,13 @@ class SedPanel(Viewer):
             pn.pane.HoloViews(res, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
+
+    def _follow(self, event) -> None:
+        doc = pn.state.curdoc
+        if doc is None or doc.session_context is None:
+            self.shown = event.new
+        else:
+            doc.add_next_tick_callback(lambda: setattr(self, "shown", self.state.revision))
 
     def _sed(self, **_):
         return plots.sed_overlay(self.state.most_anomalous(N_SED), self.state.sky.bands)

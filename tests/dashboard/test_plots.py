@@ -164,3 +164,13 @@ def test_category_bars_and_ranges():
     lo, hi = robust_range(np.r_[np.linspace(0, 1, 5000), 1e6])
     assert lo < 0 < 1 < hi < 2  # one wild outlier does not stretch the view
     assert robust_range(np.array([np.nan])) is None
+
+
+def test_shaded_numbers_are_float32(frame):
+    """datashader aggregates in float64; the views send float32 (half the bytes per pan and zoom)."""
+    spec = plots.view_specs(PS1, has_gaia=False)[0]
+    for colour in (plots.ColourBy("n", None, "count"), plots.ColourBy("m", "c", "mean")):
+        pts = plots.points(frame, spec, values=frame["latent_x"].to_numpy() if colour.column else None)
+        img = plots.shade(pts, colour, spec, dynamic=False)
+        values = img.dimension_values(2)
+        assert values.dtype == np.float32 and np.nanmax(values) > 0

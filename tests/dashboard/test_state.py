@@ -3,9 +3,11 @@
 import io
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.path import Path as MplPath
 
+from core.catalog import read_parquet
 from core.scoring import flag_anomalies
 from dashboard.data import SkyData
 from dashboard.export import read_export
@@ -132,7 +134,16 @@ def test_export_has_exactly_the_selection_and_its_provenance(state, sky):
     state.select_polygon("latent", poly)
     back, prov = read_export(io.StringIO(state.export_csv()))
     assert sorted(back["obj_id"]) == sorted(sky.df["obj_id"].iloc[state.selection])
-    assert set(sky.df.columns) <= set(back.columns)
+    # every column of the catalog file, including those the page does not load until an export needs them
+    on_disk = read_parquet(sky.catalog_path)
+    assert sky.export_columns and not set(sky.export_columns) & set(sky.df.columns)
+    assert list(back.columns[: len(on_disk.columns)]) == list(on_disk.columns)
+    disk = on_disk.set_index("obj_id").loc[back["obj_id"]]
+    for col in sky.export_columns:
+        if pd.api.types.is_float_dtype(disk[col]):
+            np.testing.assert_allclose(back[col].to_numpy(float), disk[col].to_numpy(float), equal_nan=True)
+        else:
+            assert back[col].astype(str).tolist() == disk[col].astype(str).tolist()
     assert prov["selection"]["vertices"] == poly.tolist() and prov["threshold"] == 0.05
     assert prov["catalog"] == str(sky.catalog_path) and prov["n_selected"] == state.n_selected
     row = sky.df.set_index("obj_id").loc[back["obj_id"].iloc[0]]

@@ -116,3 +116,12 @@ def test_hover_layer_holds_the_first_stars_in_view_in_hover_order(state, sky, mo
     assert len(layer) == 50
     assert layer.dimension_values("obj_id").tolist() == sky.df["obj_id"].iloc[expected].astype(str).tolist()
     np.testing.assert_array_equal(layer.dimension_values("latent_x"), xs[expected])
+
+
+def test_sed_panel_follows_the_selection(state):
+    panel = views.SedPanel(state=state)
+    state.select_anomalies()
+    assert panel.shown == state.revision
+    sed = panel._sed()
+    top = state.most_anomalous(views.N_SED)
+    assert [p["star"] for p in sed.Path.Observed.data] == top["obj_id"].astype(str).tolist()

@@ -194,6 +194,15 @@ HIGHLIGHT_JS = """
 """
 
 
+# Observed SED curves drawn in the SED plot (one multi-line path per star).
+SED_CURVES_JS = """(() => {
+  const v = [...Bokeh.index.all_views()].find(v => v.frame && v.model.title && v.model.title.text.startsWith("SEDs of"));
+  if (!v) return 0;
+  return Math.max(0, ...v.model.renderers.filter(r => r.glyph && r.glyph.type === "MultiLine")
+                                     .map(r => r.data_source.data.xs.length));
+})()"""
+
+
 def _plot_geometry(page, title: str) -> dict:
     page.wait_for_function(f"() => ({PLOT_JS})({title!r}) !== null", timeout=60_000)
     return page.evaluate(PLOT_JS, title)
@@ -285,6 +294,8 @@ def test_lasso_on_latent_selects_stars_inside_polygon(page, sky, tmp_path):
                                ".length === 0", arg=SELECTION_COLOUR, timeout=30_000)  # fmt: skip
     lit = page.evaluate(HIGHLIGHT_JS, SELECTION_COLOUR)
     assert len(lit) == 5 and all(n > 0 for t, n in lit if t != "Gaia H-R diagram"), lit
+    # The SEDs tab (shown by default) draws the most anomalous selected stars, a curve each.
+    page.wait_for_function(SED_CURVES_JS + " >= 2", timeout=30_000)
 
     with page.expect_download(timeout=60_000) as dl:
         page.get_by_text("Download selection (CSV)").click()
