@@ -18,8 +18,8 @@ hv.extension("bokeh", logo=False)
 # WebGL canvas (2.4 s of browser time during one lasso in headless Chromium); plain canvas draws images directly.
 hv.renderer("bokeh").webgl = False
 # Bokeh reports a pan/zoom's new range once the gesture has paused 50 ms (lod timeout, dashboard.plots);
-# HoloViews then waits another 100 ms by default before re-aggregating. One debounce is enough.
-RangeXYCallback.debounce = 30
+# HoloViews would then wait another 100-150 ms before re-aggregating. One debounce is enough.
+RangeXYCallback.debounce = None
 pn.extension("tabulator", sizing_mode="stretch_width", notifications=False)
 
 
