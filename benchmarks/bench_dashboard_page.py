@@ -54,9 +54,9 @@ def main() -> None:
     parser.add_argument("--screenshot", type=Path)
     parser.add_argument("--server-log", type=Path, help="keep the server's output here")
     parser.add_argument("--profile", type=Path,
-                        help="record the server with py-spy during the lasso (speedscope JSON; needs py-spy)")
+                        help="record the server with py-spy during the lasso (speedscope JSON; pip install -e .[profile])")
     parser.add_argument("--profile-start", type=Path,
-                        help="record the server's first 20 s with py-spy (speedscope JSON; needs py-spy)")
+                        help="record the server's first 20 s with py-spy (speedscope JSON; pip install -e .[profile])")
     parser.add_argument("--js-profile", type=Path, help="record the page's JavaScript during the lasso (.cpuprofile)")
     parser.add_argument("--settle", type=float, default=10.0,
                         help="seconds between the first page and the lasso (the server compiles the other "
@@ -133,6 +133,9 @@ def main() -> None:
             print(f"lasso {args.settle:g} s after the first page ({n} stars) -> summary updated: {summary:.2f} s; "
                   f"table rows shown: {table:.2f} s; every view highlighted: {views:.2f} s")
             page.wait_for_timeout(2000)
+            if args.screenshot:  # the lasso, before the zoom below changes the view
+                page.screenshot(path=str(args.screenshot), full_page=True)
+                print(f"screenshot: {args.screenshot}")
             start = page.evaluate(RANGE_JS, "Latent space")
             page.mouse.move(cx, cy)
             t2 = time.perf_counter()
@@ -140,10 +143,6 @@ def main() -> None:
             page.wait_for_function(ZOOMED_JS, arg=["Latent space", start], timeout=60_000)
             print(f"wheel zoom on the latent space -> every layer re-rendered for the new range: "
                   f"{time.perf_counter() - t2:.2f} s")
-            if args.screenshot:
-                page.wait_for_timeout(2000)
-                page.screenshot(path=str(args.screenshot), full_page=True)
-                print(f"screenshot: {args.screenshot}")
             browser.close()
     finally:
         proc.terminate()
