@@ -47,6 +47,12 @@ ZOOMED_JS = """([title, start]) => {
 }"""
 
 
+def _py_spy() -> str:
+    """py-spy next to this Python (the project's venv), else on PATH."""
+    local = Path(sys.executable).with_name("py-spy")
+    return str(local) if local.exists() else "py-spy"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("catalog", nargs="?", help="scored catalog (default: the default scored mock sky)")
@@ -71,7 +77,7 @@ def main() -> None:
     log = open(args.server_log, "w") if args.server_log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     if args.profile_start:
-        subprocess.Popen(["py-spy", "record", "--pid", str(proc.pid), "--rate", "100", "--duration", "20", "--threads",
+        subprocess.Popen([_py_spy(), "record", "--pid", str(proc.pid), "--rate", "100", "--duration", "20", "--threads",
                           "--idle", "--format", "speedscope", "--output", str(args.profile_start)],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
@@ -100,7 +106,7 @@ def main() -> None:
             _select_tool(page, "Latent space", "LassoSelectTool")
             spy = None
             if args.profile:
-                spy = subprocess.Popen(["py-spy", "record", "--pid", str(proc.pid), "--rate", "250", "--duration", "4",
+                spy = subprocess.Popen([_py_spy(), "record", "--pid", str(proc.pid), "--rate", "250", "--duration", "4",
                                         "--format", "speedscope", "--output", str(args.profile), "--threads"],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
                 time.sleep(1.0)
