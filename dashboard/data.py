@@ -26,7 +26,7 @@ import panel as pn
 
 from core import paths
 from core.bands import BandSet
-from core.catalog import band_set_of, read_metadata
+from core.catalog import band_set_of, read_metadata, read_parquet
 from core.errors import CatalogError, ModelError, SedscapeError
 
 log = logging.getLogger(__name__)
@@ -102,21 +102,20 @@ class SkyData:
             self.df.attrs = {}
         self.frame = plotting_frame(self.df, self.bands)
         self._limits: dict[tuple[str, str | None], tuple[float, float] | None] = {}
+        self._colour_ranges: dict[str, tuple[float, float] | None] = {}
         self._model_future: Future | None = None
-        self._model_lock = threading.Lock()
+        self._load_lock = threading.Lock()
         self._export_future: Future | None = None
 
     def start_export_load(self) -> None:
         """Start reading the columns only exports need, in the background (idempotent)."""
-        with self._model_lock:
+        with self._load_lock:
             if self._export_future is None:
                 self._export_future = _EXPORT_POOL.submit(self._read_export_columns)
 
     def _read_export_columns(self) -> pd.DataFrame:
         if not self.export_columns:
             return pd.DataFrame(index=self.df.index)
-        from core.catalog import read_parquet
-
         t0 = time.perf_counter()
         rest = read_parquet(self.catalog_path, columns=list(self.export_columns)).reset_index(drop=True)
         if len(rest) != self.n:
@@ -140,7 +139,7 @@ class SkyData:
 
     def start_model_load(self) -> None:
         """Start loading the decoder in the background (idempotent)."""
-        with self._model_lock:
+        with self._load_lock:
             if self._model_future is None:
                 self._model_future = _MODEL_POOL.submit(_load_model, self.model_dir, self.bands)
 
@@ -184,7 +183,6 @@ class SkyData:
     def n(self) -> int:
         return len(self.df)
 
-
     @property
     def has_gaia(self) -> bool:
         return "abs_g" in self.frame and bool(np.isfinite(self.frame["abs_g"].to_numpy()).any())
@@ -209,11 +207,11 @@ class SkyData:
     def colour_range(self, column: str) -> tuple[float, float] | None:
         """The colour range of a colour-by column: 0.5-99.5 percentiles of the whole catalog (cached), so
         colours keep their meaning, and the colour bar its labels, while the user pans and zooms."""
-        key = (column, "colour")
-        if key not in self._limits:
+        if column not in self._colour_ranges:
             source = self.frame if column in self.frame else self.df
-            self._limits[key] = robust_range(source[column].to_numpy(np.float64), quantile=0.005, pad=0.0)
-        return self._limits[key]
+            values = source[column].to_numpy(np.float64)
+            self._colour_ranges[column] = robust_range(values, quantile=0.005, pad=0.0)
+        return self._colour_ranges[column]
 
     @cached_property
     def category_codes(self) -> tuple[str | None, np.ndarray, list[str]]:
@@ -322,21 +320,23 @@ def page_columns(columns: Sequence[str], bands: BandSet) -> list[str]:
     return [c for c in columns if c in wanted]
 
 
-def _read_scored(path: Path, rows: int | None = None, page_only: bool = False) -> pd.DataFrame:
+def catalog_columns(path: Path) -> tuple[tuple[str, ...], list[str] | None]:
+    """The catalog file's columns in order, and those the page reads first (None if the schema cannot be
+    read: the full read then says what is wrong)."""
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(path).names
+        meta = pd.DataFrame()
+        meta.attrs["sedscape"] = read_metadata(path)
+    except Exception:
+        return (), None
+    return tuple(names), page_columns(names, band_set_of(meta))
+
+
+def _read_scored(path: Path, rows: int | None = None, columns: list[str] | None = None) -> pd.DataFrame:
     from core.scoring import load_scored
 
-    columns = None
-    if page_only:
-        import pyarrow.parquet as pq
-
-        try:
-            names = pq.read_schema(path).names
-        except Exception:  # unreadable: the full read below says what is wrong
-            names = None
-        if names is not None:
-            schema_only = pd.DataFrame()
-            schema_only.attrs["sedscape"] = read_metadata(path)
-            columns = page_columns(names, band_set_of(schema_only))
     df = load_scored(path, rows=rows, columns=columns)
     bands = band_set_of(df)
     needed = [*SCORED_COLUMNS, *(f"{b}_res" for b in bands.names), *(f"{b}_rec" for b in bands.names)]
@@ -380,10 +380,8 @@ def load_sky(sources: Sources, *, build_default: bool = True) -> SkyData:
     if not catalog.exists():
         raise CatalogError(f"catalog {catalog} does not exist (from {sources.origin})")
     log.info("loading scored catalog %s", catalog)
-    df = _read_scored(catalog, page_only=True)
-    import pyarrow.parquet as pq
-
-    names = tuple(pq.read_schema(catalog).names)
+    names, page = catalog_columns(catalog)
+    df = _read_scored(catalog, columns=page)
     return SkyData(df=df, bands=band_set_of(df), catalog_path=catalog, model_dir=sources.model_dir,
                    export_columns=tuple(c for c in names if c not in df.columns), column_order=names)  # fmt: skip
 
@@ -425,7 +423,7 @@ def head_sky(sources: Sources, rows: int = 50_000) -> SkyData | None:
     if not sources.catalog.exists():
         return None
     try:
-        df = _read_scored(sources.catalog, rows=rows)
+        df = _read_scored(sources.catalog, rows=rows, columns=catalog_columns(sources.catalog)[1])
         return SkyData(df=df, bands=band_set_of(df), catalog_path=sources.catalog)
     except SedscapeError:
         return None

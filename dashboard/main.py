@@ -30,7 +30,7 @@ def build_page() -> pn.viewable.Viewable:
     except SedscapeError as exc:
         logging.getLogger("dashboard").error("%s", exc)
         return error_page(exc)
-    # The selection path, other colour-by kernels and TensorFlow warm once the first page is on screen.
+    # Export-only columns, the other aggregation kernels and TensorFlow load once the first page is on screen.
     pn.state.onload(lambda: after_first_page(sky))
     return Dashboard(state=AppState(sky))
 

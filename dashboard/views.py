@@ -90,17 +90,18 @@ class ScatterView(Viewer):
             bounds = x0, x1, y0, y1
         # Walk the hover order a chunk at a time until enough stars in view: a pan or zoom should not
         # test every star of the catalog for the few thousand that get tooltips.
-        order, found, chunk = sky.hover_order, [], HOVER_CHUNK
-        for start in range(0, len(order), chunk):
-            cand = order[start:start + chunk]
+        order, found, n_found = sky.hover_order, [np.zeros(0, dtype=np.int64)], 0
+        for start in range(0, len(order), HOVER_CHUNK):
+            cand = order[start:start + HOVER_CHUNK]
             cx, cy = xs[cand], ys[cand]
             keep = np.isfinite(cx) & np.isfinite(cy)
             if bounds is not None:
                 keep &= (cx >= bounds[0]) & (cx <= bounds[1]) & (cy >= bounds[2]) & (cy <= bounds[3])
             found.append(cand[keep])
-            if sum(map(len, found)) >= INSPECT_MAX:
+            n_found += len(found[-1])
+            if n_found >= INSPECT_MAX:
                 break
-        idx = np.concatenate(found)[:INSPECT_MAX] if found else np.zeros(0, dtype=np.int64)
+        idx = np.concatenate(found)[:INSPECT_MAX]
         rows = pd.DataFrame({c: sky.df[c].array.take(idx) for c in self._hover_cols})
         rows[x], rows[y] = xs[idx], ys[idx]
         rows["obj_id"] = rows["obj_id"].astype(str)  # beyond 2**53: text keeps every digit in the browser
