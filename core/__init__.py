@@ -13,6 +13,7 @@ from typing import Any
 from core.bands import BAND_SETS, PS1, SDSS, Band, BandSet, get_band_set
 from core.catalog import (
     ValidationReport,
+    band_set_of,
     read_metadata,
     read_parquet,
     required_columns,
@@ -47,12 +48,24 @@ _LAZY: dict[str, str] = {
     "generate_mock_sky": "core.mock",
     "validate_mock": "core.mock",
     "MockConfig": "core.mock",
+    # shared science: the anomaly threshold, parallaxes, the stellar systems of the paper's field
+    "DEFAULT_THRESHOLD": "core.scoring",
+    "scored_columns": "core.scoring",
+    "PARALLAX_MIN_SNR": "core.astrometry",
+    "absolute_magnitude": "core.astrometry",
+    "STELLAR_SYSTEMS": "core.fields",
+    "StellarSystem": "core.fields",
+    # where things live
+    "default_model_dir": "core.paths",
+    "default_scored_path": "core.paths",
     # models, training, scoring, reports
     "build_model": "core.models",
     "TrainConfig": "core.models",
     "train_runs": "core.training",
     "TrainingResult": "core.training",
     "read_card": "core.card",
+    "CARD_NAME": "core.card",
+    "ModelCard": "core.card",
     "TrainedModel": "core.scoring",
     "score_catalog": "core.scoring",
     "flag_anomalies": "core.scoring",
@@ -95,6 +108,7 @@ __all__ = [
     "OutputExistsError",
     "SedscapeError",
     "ValidationReport",
+    "band_set_of",
     "get_band_set",
     "read_metadata",
     "read_parquet",
