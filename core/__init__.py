@@ -71,6 +71,15 @@ _LAZY: dict[str, str] = {
     "flag_anomalies": "core.scoring",
     "load_scored": "core.scoring",
     "write_report": "core.report",
+    # labels and the anomaly ranking that learns from answers
+    "LabelStore": "core.labels",
+    "labels_path_for": "core.labels",
+    "INTERESTING": "core.labels",
+    "NOT_INTERESTING": "core.labels",
+    "AnomalyRanker": "core.ranking",
+    "RankingConfig": "core.ranking",
+    "simulate_feedback": "core.ranking",
+    "mock_oracle": "core.ranking",
     "ensure_default_scored": "core.defaults",
     # archives
     "fetch_ps1": "core.archives",
