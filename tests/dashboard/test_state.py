@@ -5,13 +5,13 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
+from dashboard.export import read_export
+from dashboard.selection import PRESET_FIELDS
 from matplotlib.path import Path as MplPath
 
 from core.catalog import read_parquet
 from core.scoring import flag_anomalies
 from dashboard.data import SkyData
-from dashboard.export import read_export
-from dashboard.selection import PRESET_FIELDS
 from dashboard.state import AppState
 
 

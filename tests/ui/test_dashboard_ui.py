@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dashboard.export import read_export
 from matplotlib.path import Path as MplPath
 
 from core.catalog import read_parquet
-from dashboard.export import read_export
 from dashboard.plots import SELECTION_COLOUR
 from tests.dashboard._sky import make_scored_sky
 

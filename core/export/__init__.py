@@ -1,0 +1,47 @@
+"""Export a selection of a scored catalog, of any size: CSV (ECSV), Parquet, FITS or VOTable.
+
+Rows are taken and written a chunk at a time (:class:`ExportOptions.chunk_rows`), never as one
+table or one text in memory, into a hidden ``.NAME.partial`` file that is renamed when complete (and
+removed on an error or a cancel). Every format carries the export's provenance (catalog, model,
+threshold, selection geometry, funnel): see :func:`export_provenance` and :func:`read_export`.
+
+Memory per format, beyond the catalog already loaded and the selection's row indices:
+
+- ``csv``: one chunk as Arrow arrays and its CSV text (about 2 x chunk rows x row width).
+- ``parquet``: one chunk as an Arrow table and its compressed row group.
+- ``fits`` and ``votable``: one chunk packed into fixed-size records (chunk rows x record bytes),
+  plus, for VOTable, its base64 text; text widths are measured first in one chunked pass.
+"""
+
+from core.errors import ExportCancelled
+from core.export.read import read_export, read_provenance
+from core.export.task import ExportJob, ExportTask, export_catalog_selection, load_selection, selection_export
+from core.export.write import (
+    ANOMALY_COLUMN,
+    COLUMN_SETS,
+    EXPORT_FORMATS,
+    ExportOptions,
+    export_columns,
+    export_provenance,
+    export_rows,
+    format_for_path,
+)
+
+__all__ = [
+    "ANOMALY_COLUMN",
+    "COLUMN_SETS",
+    "EXPORT_FORMATS",
+    "ExportCancelled",
+    "ExportJob",
+    "ExportOptions",
+    "ExportTask",
+    "export_catalog_selection",
+    "export_columns",
+    "export_provenance",
+    "export_rows",
+    "format_for_path",
+    "load_selection",
+    "read_export",
+    "read_provenance",
+    "selection_export",
+]
