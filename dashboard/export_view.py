@@ -48,13 +48,13 @@ class ExportPanel(Viewer):
         self._samp_failed_at = -np.inf
         self._samp_note = ""
         self._doc = pn.state.curdoc
-        self.format = pn.widgets.Select(name="Export format", options=FORMAT_LABELS, value="csv")
-        self.columns = pn.widgets.RadioButtonGroup(name="Columns", options=COLUMN_LABELS, value="all")
-        self.export_button = pn.widgets.Button(name="Export selection", button_type="primary")
+        self.format = pn.widgets.Select(label="Export format", options=FORMAT_LABELS, value="csv")
+        self.columns = pn.widgets.RadioButtonGroup(label="Columns", options=COLUMN_LABELS, value="all")
+        self.export_button = pn.widgets.Button(label="Export selection", color="primary")
         self.export_button.on_click(lambda _: self.start("download"))
-        self.samp_button = pn.widgets.Button(name="Send selection to SAMP")
+        self.samp_button = pn.widgets.Button(label="Send selection to SAMP")
         self.samp_button.on_click(lambda _: self.start("samp"))
-        self.cancel_button = pn.widgets.Button(name="Cancel", button_type="warning", visible=False)
+        self.cancel_button = pn.widgets.Button(label="Cancel", color="warning", visible=False)
         self.cancel_button.on_click(lambda _: self.cancel())
         self.progress = pn.indicators.Progress(value=0, max=100, visible=False, sizing_mode="stretch_width")
         self.status = pn.pane.HTML("", css_classes=["export-status"], sizing_mode="stretch_width")

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from pyvo.samp import SAMPHubServer, SAMPIntegratedClient, conf
@@ -31,8 +32,13 @@ class Receiver:
             self.client.bind_receive_call(mtype, self._call)
 
     def _record(self, mtype: str, params: dict[str, Any]) -> None:
+        params = dict(params)
+        if mtype == "table.load.votable":  # load it now, as TOPCAT does: the sender may remove the file after
+            from astropy.io.votable import parse
+
+            params["table"] = parse(urlsplit(params["url"]).path).get_first_table().to_table()
         with self.arrived:
-            self.messages.append((mtype, dict(params)))
+            self.messages.append((mtype, params))
             self.arrived.notify_all()
 
     def _notification(self, private_key, sender_id, mtype, params, extra) -> None:

@@ -81,7 +81,8 @@ def selection_export(
     if options.columns == "all" and "max_abs_res" in source:
         extra[ANOMALY_COLUMN] = anomaly_at(source["max_abs_res"], index, threshold)
         names.append(ANOMALY_COLUMN)
-    n_rows = len(next(iter(source.values()))) if source else 0
+    first = next(iter(source), None)
+    n_rows = len(source[first]) if first is not None else 0
     prov = export_provenance(
         catalog=catalog, catalog_rows=n_rows, meta=meta, threshold=threshold, geometry=geometry,
         n_selected=len(index), options=options, model_dir=model_dir, model_card=model_card, made_by=made_by,
