@@ -3,35 +3,21 @@
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 from matplotlib.path import Path as MplPath
 
 from core.bands import PS1
-from core.catalog import bandset_to_meta, write_parquet
+from core.catalog import write_parquet
 from core.cli import main
 from core.export import read_export
 from core.scoring import SCORED_COLUMNS
-from tests._catalogs import make_catalog
+from tests._catalogs import make_scored_catalog
 
 
 @pytest.fixture
 def scored(tmp_path):
-    """A catalog with the scored columns filled in arithmetically (no model needed to test selections)."""
-    df = make_catalog(4000, seed=11)
-    rng = np.random.default_rng(11)
-    df["latent_x"] = (df["g"] - df["i"]).astype(np.float32)
-    df["latent_y"] = rng.normal(0, 1, len(df)).astype(np.float32)
-    for b in PS1.names:
-        df[f"{b}_rec"] = (df[b] + rng.normal(0, 0.03, len(df))).astype(np.float32)
-    for b in PS1.names:
-        df[f"{b}_res"] = (df[b] - df[f"{b}_rec"]).astype(np.float32)
-    res = np.abs(df[[f"{b}_res" for b in PS1.names]].to_numpy())
-    df["max_abs_res"] = res.max(axis=1).astype(np.float32)
-    df["max_abs_res_sigma"] = df["max_abs_res"] / 0.01
-    df["res_band"] = pd.Categorical.from_codes(res.argmax(axis=1), categories=list(PS1.names))
-    df["anomaly"] = df["max_abs_res"] > 0.05
-    df.attrs["sedscape"] = {**bandset_to_meta(PS1), "scoring": {"threshold": 0.05}, "funnel": {"n_input": 5000}}
+    df = make_scored_catalog(4000, seed=11)
+    df.attrs["sedscape"]["funnel"] = {"n_input": 5000}
     return df, write_parquet(df, tmp_path / "scored.parquet")
 
 
