@@ -62,25 +62,33 @@ class ExportPlan:
         if self.cancel is not None and self.cancel.is_set():
             raise ExportCancelled("export cancelled")
 
+    def starts(self) -> range:
+        """First rows of the chunks (one chunk, empty, for an empty selection)."""
+        return range(0, max(self.n, 1), self.chunk_rows)
+
+    def chunk(self, start: int) -> pd.DataFrame:
+        """The ``chunk_rows`` selected rows from ``start``, with every planned column."""
+        stop = start + self.chunk_rows
+        idx = self.index[start:stop]
+        data = {}
+        for col in self.columns:
+            if col.name in self.extra:
+                data[col.name] = np.asarray(self.extra[col.name])[start:stop]
+            else:
+                data[col.name] = _take(self.source[col.name], idx)
+        return pd.DataFrame(data, copy=False)
+
+    def report(self, rows_done: int) -> None:
+        if self.progress is not None:
+            self.progress(min(rows_done, self.n))
+
     def chunks(self) -> Iterator[pd.DataFrame]:
-        """The selected rows, ``chunk_rows`` at a time, with every planned column; checks for a cancel
-        before each chunk and reports progress after the caller has written it."""
-        done = 0
-        for start in range(0, max(self.n, 1), self.chunk_rows):
+        """The selected rows a chunk at a time; checks for a cancel before each chunk and reports progress
+        once the caller has written it (asked for the next one)."""
+        for start in self.starts():
             self.check_cancel()
-            idx = self.index[start : start + self.chunk_rows]
-            data = {}
-            for col in self.columns:
-                if col.name in self.extra:
-                    data[col.name] = np.asarray(self.extra[col.name])[start : start + self.chunk_rows]
-                else:
-                    data[col.name] = _take(self.source[col.name], idx)
-            yield pd.DataFrame(data, copy=False)
-            done += len(idx)
-            if self.progress is not None:
-                self.progress(done)
-            if not self.n:
-                return
+            yield self.chunk(start)
+            self.report(start + self.chunk_rows)
 
 
 def _take(column: Any, idx: np.ndarray) -> Any:

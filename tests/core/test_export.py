@@ -192,7 +192,7 @@ def test_memory_stays_at_a_few_chunks_however_large_the_export(tmp_path, fmt):
     tracemalloc.start()
     try:
         path = export_rows(df, np.arange(n), tmp_path / f"big.{fmt}", columns=list(df.columns), provenance={},
-                           options=ExportOptions(fmt, chunk_rows=5_000))  # fmt: skip
+                           options=ExportOptions(fmt, chunk_rows=2_000))  # fmt: skip
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
