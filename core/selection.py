@@ -25,21 +25,15 @@ import numba
 import numpy as np
 import pandas as pd
 
+from core.astrometry import absolute_magnitude
 from core.bands import BandSet
 from core.errors import ConfigError
+from core.fields import STELLAR_SYSTEMS
 
-# The paper's radii around the globular clusters (0.15 deg) and Leo II (0.05 deg): (ra, dec, radius) in deg.
+# The field presets: each stellar system of the paper's field within the paper's radius, (ra, dec, radius) in deg.
 PRESET_FIELDS: dict[str, tuple[float, float, float]] = {
-    "M3": (205.5484, 28.3773, 0.15),
-    "M53": (198.2302, 18.1682, 0.15),
-    "NGC 5466": (211.3637, 28.5344, 0.15),
-    "NGC 5053": (199.1129, 17.7003, 0.15),
-    "NGC 4147": (182.5262, 18.5426, 0.15),
-    "Leo II": (168.3700, 22.1517, 0.05),
+    s.label: (s.ra, s.dec, s.select_radius_deg) for s in STELLAR_SYSTEMS
 }
-
-# Gaia parallaxes below this signal-to-noise give no absolute magnitude (the H-R view shows the rest).
-PARALLAX_SNR_MIN = 5.0
 
 GEOMETRY_KINDS = ("lasso", "box", "preset", "obj_ids")
 PRESETS = ("anomalies", "simbad", "field")
@@ -115,25 +109,18 @@ def colour_name(a: str, b: str) -> str:
 
 
 def absolute_first_band(df: pd.DataFrame, band: str = "g") -> np.ndarray | None:
-    """``abs_g`` when the catalog has it; else M = m + 5 log10(parallax / 100 mas) for parallax S/N >= 5.
+    """``abs_g`` when the catalog has it; else the absolute magnitude from the parallax
+    (:func:`core.astrometry.absolute_magnitude`), float32 like every view coordinate.
 
-    Stars without a usable parallax get NaN, so the H-R diagram shows only the Gaia subset. float32,
-    like every view coordinate.
+    Stars without a usable parallax get NaN, so the H-R diagram shows only the Gaia subset; None when no star has one.
     """
     if "abs_g" in df:
         return df["abs_g"].to_numpy(np.float32)
     if "parallax" not in df:
         return None
-    plx = df["parallax"].to_numpy(np.float64)
-    good = np.isfinite(plx) & (plx > 0)
-    if "parallax_error" in df:
-        err = df["parallax_error"].to_numpy(np.float64)
-        good &= np.isfinite(err) & (plx >= PARALLAX_SNR_MIN * err)
-    if not good.any():
-        return None
-    out = np.full(len(df), np.nan, dtype=np.float32)
-    out[good] = df[band].to_numpy(np.float64)[good] + 5 * np.log10(plx[good] / 100.0)
-    return out
+    err = df["parallax_error"].to_numpy(np.float64) if "parallax_error" in df else None
+    out = absolute_magnitude(df[band].to_numpy(np.float64), df["parallax"].to_numpy(np.float64), err)
+    return out.astype(np.float32) if np.isfinite(out).any() else None
 
 
 def view_coordinate(df: pd.DataFrame, name: str, bands: BandSet) -> np.ndarray:

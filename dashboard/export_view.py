@@ -19,9 +19,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
-from core.errors import SampError
-from core.export import EXPORT_FORMATS, ExportJob, ExportOptions
-from core.samp import SampLink
+from core import EXPORT_FORMATS, ExportJob, ExportOptions, SampError, SampLink
 from dashboard.downloads import ExportArea
 from dashboard.state import AppState
 

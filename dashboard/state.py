@@ -17,14 +17,12 @@ import pandas as pd
 import param
 from panel.io import hold
 
-from core.export import ExportOptions, ExportTask, selection_export
-from core.selection import PRESET_FIELDS, selection_mask
-from dashboard.data import NO_CATEGORY, SkyData
+from core import DEFAULT_THRESHOLD, PRESET_FIELDS, ExportOptions, ExportTask, selection_export, selection_mask
 from dashboard.plots import ColourBy, ViewSpec, colour_options, symmetric_clim, view_specs
+from dashboard.sky import NO_CATEGORY, SkyData
 
 log = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD = 0.05
 # A selection of at most this many obj_ids keeps them in its provenance, so that it can be reproduced.
 OBJ_IDS_KEPT = 10_000
 

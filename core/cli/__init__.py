@@ -14,7 +14,7 @@ import sys
 
 from core.errors import SedscapeError
 
-VERBS = ("mock", "ingest", "train", "score", "report", "fetch", "crossmatch", "prepare", "export", "samp")
+VERBS = ("mock", "ingest", "train", "score", "report", "fetch", "crossmatch", "prepare", "labels", "export", "samp")
 
 log = logging.getLogger("sedscape")
 

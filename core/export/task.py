@@ -69,7 +69,7 @@ def selection_export(
     threshold: float,
     options: ExportOptions,
     model_dir: str | Path | None = None,
-    model_card: Mapping[str, Any] | None = None,
+    model_card: Any = None,
     made_by: str = "sedscape",
     **provenance_extra: Any,
 ) -> ExportTask:

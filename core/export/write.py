@@ -57,13 +57,13 @@ def format_for_path(path: str | Path) -> str:
 def export_columns(names: Sequence[str], bands: BandSet, which: str) -> list[str]:
     """The columns of a column set, in the catalog's order: ``"all"`` keeps every one, ``"catalog"`` drops
     the columns ``sedscape score`` adds (latent coordinates, reconstructions, residuals, flags)."""
-    from core.scoring import SCORED_COLUMNS
+    from core.scoring import scored_columns
 
     if which not in COLUMN_SETS:
         raise ConfigError(f"export option 'columns' is {which!r}; choose one of {', '.join(COLUMN_SETS)}")
     if which == "all":
         return list(names)
-    scored = set(SCORED_COLUMNS(bands))
+    scored = set(scored_columns(bands))
     return [c for c in names if c not in scored]
 
 
@@ -77,14 +77,14 @@ def export_provenance(
     n_selected: int,
     options: ExportOptions,
     model_dir: str | Path | None = None,
-    model_card: Mapping[str, Any] | None = None,
+    model_card: Any = None,
     made_by: str = "sedscape",
     **extra: Any,
 ) -> dict[str, Any]:
     """What every export records, so that it can be understood and reproduced (``sedscape export``):
     the catalog and its row count, bands, funnel of cuts and scoring; the model; the threshold; the
     selection geometry and its size; the format and column set; who made it and when."""
-    card = dict(model_card or {})
+    card = model_card.to_dict() if hasattr(model_card, "to_dict") else dict(model_card or {})
     prov = {
         "catalog": str(catalog),
         "catalog_rows": int(catalog_rows),

@@ -10,7 +10,7 @@ from core.bands import PS1
 from core.catalog import write_parquet
 from core.cli import main
 from core.export import read_export
-from core.scoring import SCORED_COLUMNS
+from core.scoring import scored_columns
 from tests._catalogs import make_scored_catalog
 
 
@@ -54,7 +54,7 @@ def test_an_earlier_export_is_a_selection_and_catalog_columns_drop_the_model(sco
     assert _run(path, "--selection", first, "--out", again, "--columns", "catalog") == 0
     a, b = read_export(first)[0], read_export(again)[0]
     assert a["obj_id"].tolist() == b["obj_id"].tolist() and len(a) > 0
-    assert not set(SCORED_COLUMNS(PS1)) & set(b.columns) and "anomaly_at_threshold" not in b
+    assert not set(scored_columns(PS1)) & set(b.columns) and "anomaly_at_threshold" not in b
     assert (a["anomaly_at_threshold"] == (a["max_abs_res"] > np.float32(0.06))).all()
 
 

@@ -9,7 +9,7 @@ from core.catalog import read_parquet
 from core.export import ExportOptions, read_export
 from core.scoring import flag_anomalies
 from core.selection import PRESET_FIELDS
-from dashboard.data import SkyData
+from dashboard.sky import SkyData
 from dashboard.state import AppState
 
 
