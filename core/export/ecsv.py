@@ -31,6 +31,8 @@ ECSV_VERSION = "1.0"
 TEXT_ESCAPE = "'"
 # OWASP "CSV injection": cells starting with these are run as formulas by spreadsheets.
 _ESCAPE_PATTERN = r"^[=+\-@\t\r']"
+# Rows formatted as one piece of text by one worker (bounds the text in memory; large enough to keep Arrow busy).
+CSV_PIECE_ROWS = 16_384
 
 
 def _ecsv_type(col: ColumnPlan) -> str:
@@ -107,10 +109,10 @@ def _arrow_column(values: Any, col: ColumnPlan) -> pa.Array:
     return pa.array(numeric_values(values, col), mask=mask if mask is not None and mask.any() else None)
 
 
-def _csv_bytes(plan: ExportPlan, start: int, header: bool) -> pa.Buffer:
+def _csv_bytes(plan: ExportPlan, start: int, rows: int, header: bool) -> pa.Buffer:
     import pyarrow.csv as pa_csv
 
-    chunk = plan.chunk(start)
+    chunk = plan.chunk(start, rows)
     arrays = [_arrow_column(chunk[col.name].array, col) for col in plan.columns]
     table = pa.Table.from_arrays(arrays, names=[c.name for c in plan.columns])
     buf = pa.BufferOutputStream()
@@ -121,27 +123,29 @@ def _csv_bytes(plan: ExportPlan, start: int, header: bool) -> pa.Buffer:
 def write(plan: ExportPlan, fh: IO[bytes], provenance: dict[str, Any]) -> None:
     """Stream the plan's rows to ``fh`` as ECSV.
 
-    Formatting numbers as text is the slow part, and Arrow does it without the GIL: chunks are
-    formatted on one worker per core and written in order as they finish. Memory: at most
-    ``workers + 1`` chunks as Arrow arrays and CSV text.
+    Formatting numbers as text is the slow part, and Arrow does it without the GIL: pieces of at most
+    :data:`CSV_PIECE_ROWS` rows are formatted on one worker per core (at most 4) and written in order
+    as they finish. Memory: at most ``workers + 1`` pieces as a DataFrame, Arrow arrays and CSV text
+    (about 4 x piece rows x row width as text).
     """
     fh.write(header(plan, provenance).encode("utf-8"))
     workers = max(1, min(os.cpu_count() or 1, 4))
+    rows = min(plan.chunk_rows, CSV_PIECE_ROWS)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sedscape-csv") as pool:
         pending: deque = deque()
         try:
-            for k, start in enumerate(plan.starts()):
+            for k, start in enumerate(plan.starts(rows)):
                 plan.check_cancel()
-                pending.append((start, pool.submit(_csv_bytes, plan, start, k == 0)))
+                pending.append((start, pool.submit(_csv_bytes, plan, start, rows, k == 0)))
                 if len(pending) > workers:
                     done, future = pending.popleft()
                     fh.write(future.result())
-                    plan.report(done + plan.chunk_rows)
+                    plan.report(done + rows)
             while pending:
                 plan.check_cancel()
                 done, future = pending.popleft()
                 fh.write(future.result())
-                plan.report(done + plan.chunk_rows)
+                plan.report(done + rows)
         finally:
             for _, future in pending:
                 future.cancel()

@@ -62,13 +62,13 @@ class ExportPlan:
         if self.cancel is not None and self.cancel.is_set():
             raise ExportCancelled("export cancelled")
 
-    def starts(self) -> range:
-        """First rows of the chunks (one chunk, empty, for an empty selection)."""
-        return range(0, max(self.n, 1), self.chunk_rows)
+    def starts(self, rows: int | None = None) -> range:
+        """First rows of the chunks of ``rows`` (default ``chunk_rows``); one empty chunk for no selection."""
+        return range(0, max(self.n, 1), rows or self.chunk_rows)
 
-    def chunk(self, start: int) -> pd.DataFrame:
-        """The ``chunk_rows`` selected rows from ``start``, with every planned column."""
-        stop = start + self.chunk_rows
+    def chunk(self, start: int, rows: int | None = None) -> pd.DataFrame:
+        """The ``rows`` (default ``chunk_rows``) selected rows from ``start``, with every planned column."""
+        stop = start + (rows or self.chunk_rows)
         idx = self.index[start:stop]
         data = {}
         for col in self.columns:
