@@ -10,6 +10,7 @@ SAMP hub, the panel says so once and tries again only when asked (or after a pau
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from functools import partial
@@ -199,15 +200,24 @@ class ExportPanel(Viewer):
         n = self.state.select_obj_ids(obj_ids, "samp", table_id=table_id)
         self._samp_ok(f"SAMP: {n:,} stars selected in another application.")
 
-    def close(self) -> None:
-        """Stop a running export, disconnect from SAMP and delete this session's export files."""
-        if self._job is not None:
-            self._job.cancel()
-            self._job.wait(10)
-        if self._samp is not None:
-            self._samp.close()
-        if self._area is not None:
-            self._area.close()
+    def close(self) -> threading.Thread:
+        """Stop a running export, leave SAMP and delete this session's export files. The waiting happens on
+        a thread (returned), not in the server's event loop that ends the session."""
+        job, samp, area = self._job, self._samp, self._area
+        if job is not None:
+            job.cancel()
+
+        def cleanup() -> None:
+            if job is not None:
+                job.wait(60)
+            if samp is not None:
+                samp.close()
+            if area is not None:
+                area.close()
+
+        thread = threading.Thread(target=cleanup, name="sedscape-export-cleanup", daemon=True)
+        thread.start()
+        return thread
 
     def __panel__(self):
         return pn.Column(

@@ -115,9 +115,10 @@ def column_kind(values: Any) -> tuple[str, np.dtype, bool]:
 
 
 def plan_columns(
-    source: Mapping[str, Any], names: Sequence[str], bands: BandSet | None, extra: Mapping[str, np.ndarray] = {}
+    source: Mapping[str, Any], names: Sequence[str], bands: BandSet | None, extra: Mapping[str, np.ndarray] | None = None
 ) -> list[ColumnPlan]:
     """A :class:`ColumnPlan` per name (no text widths yet: see :func:`measure_text`)."""
+    extra = extra or {}
     mags = set()
     if bands is not None:
         for b in bands.names:

@@ -26,7 +26,7 @@ def state(sky):
 def panel(state):
     p = ExportPanel(state=state)
     yield p
-    p.close()
+    p.close().join(60)
 
 
 def test_view_coordinates_in_core_are_the_plotted_ones_bit_for_bit(sky):
@@ -73,7 +73,7 @@ def test_export_is_written_on_a_worker_and_linked_for_download(panel, state, tmp
     back, prov = read_export(job.path)
     assert len(back) == n == prov["n_selected"] and "latent_x" not in back and prov["columns"] == "catalog"
     area = panel._area.path
-    panel.close()
+    panel.close().join(60)
     assert not area.exists()  # the session's files go with the session
 
 
