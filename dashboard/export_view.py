@@ -46,6 +46,7 @@ class ExportPanel(Viewer):
         self._samp: SampLink | None = None
         self._samp_failed_at = -np.inf
         self._samp_note = ""
+        self._samp_sends = 0
         self._doc = pn.state.curdoc
         self.format = pn.widgets.Select(label="Export format", options=FORMAT_LABELS, value="csv")
         self.columns = pn.widgets.RadioButtonGroup(label="Columns", options=COLUMN_LABELS, value="all")
@@ -83,7 +84,11 @@ class ExportPanel(Viewer):
         options = ExportOptions(format=fmt, columns="all" if kind == "samp" else self.columns.value)
         if self._area is None:
             self._area = ExportArea()
-        name = ("sedscape_samp_" if kind == "samp" else "sedscape_selection") + EXPORT_FORMATS[fmt]
+        if kind == "samp":  # a new file per send: a receiver may still be reading the previous one
+            self._samp_sends += 1
+            name = f"sedscape_samp_{self._samp_sends}{EXPORT_FORMATS[fmt]}"
+        else:
+            name = f"sedscape_selection{EXPORT_FORMATS[fmt]}"
         self._job = ExportJob(self.state.prepare_export(options), self._area.path / name, total=self.state.n_selected)
         self._job.start()
         self._job_kind = kind
