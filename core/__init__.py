@@ -27,6 +27,7 @@ from core.errors import (
     ModelError,
     OfflineError,
     OutputExistsError,
+    PathError,
     SedscapeError,
 )
 
@@ -93,6 +94,7 @@ __all__ = [
     "ModelError",
     "OfflineError",
     "OutputExistsError",
+    "PathError",
     "SedscapeError",
     "ValidationReport",
     "get_band_set",
