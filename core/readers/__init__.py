@@ -20,10 +20,9 @@ from core.bands import PS1, BandSet, get_band_set
 from core.catalog import optional_columns, validate_catalog
 from core.errors import CatalogError, ConfigError
 from core.readers import columns as cols
-from core.readers.compressed import compression_of, decompressed
+from core.readers.compressed import compression_of, decompressed, head_bytes, inner_name
 from core.readers.formats import (
     RawTable,
-    head_lines,
     is_mast_types_line,
     read_csv,
     read_ecsv,
@@ -67,6 +66,9 @@ _EXTENSIONS = {
 }
 
 
+_SNIFF_BYTES = 1 << 16
+
+
 def detect_format(path: str | Path) -> str:
     """The reader name for ``path``, from its first bytes first and its extension second.
 
@@ -76,20 +78,20 @@ def detect_format(path: str | Path) -> str:
     path = Path(path)
     compression = compression_of(path)
     if compression is None:
-        return _detect_plain(path, path.name, str(path))
-    with decompressed(path) as (inner, _):
-        return _detect_plain(inner, inner.name, f"{path} ({compression}, {inner.name} inside)")
+        with open(path, "rb") as fh:
+            return _detect_plain(fh.read(_SNIFF_BYTES), path.name, str(path))
+    name = inner_name(path, compression)
+    return _detect_plain(head_bytes(path, _SNIFF_BYTES), name, f"{path} ({compression}, {name} inside)")
 
 
-def _detect_plain(path: Path, name: str, source: str) -> str:
-    with open(path, "rb") as fh:
-        magic = fh.read(4096)
-    if magic.startswith(b"PAR1"):
+def _detect_plain(head: bytes, name: str, source: str) -> str:
+    """The format from a file's first bytes ``head`` and its (inner) ``name``."""
+    if head.startswith(b"PAR1"):
         return "parquet"
-    if magic.startswith(b"SIMPLE  ="):
+    if head.startswith(b"SIMPLE  ="):
         return "fits"
-    refuse_html(magic, source)
-    stripped = magic[:512].lstrip()
+    refuse_html(head, source)
+    stripped = head[:512].lstrip()
     if stripped.startswith(b"<?xml") or stripped[:200].upper().find(b"<VOTABLE") >= 0:
         return "votable"
     suffixes = [s.lower() for s in Path(name).suffixes]
@@ -100,19 +102,14 @@ def _detect_plain(path: Path, name: str, source: str) -> str:
         raise CatalogError(
             f"{source}: the name says {fmt} but the content is not {fmt} (damaged or mislabelled?)"
         )
-    if b"\x00" in magic[:512]:
+    if b"\x00" in head[:512]:
         raise CatalogError(
             f"{source}: unknown format (binary content); known formats: {', '.join(sorted(READERS))}"
         )
-    lines = head_lines(path, 3)
+    lines = [line.rstrip("\r") for line in head.decode("utf-8", errors="replace").split("\n")[:3]]
     if lines and lines[0].startswith("# %ECSV"):
         return "ecsv"
-    if (
-        lines
-        and "\t" in lines[0]
-        and len(lines) > 1
-        and is_mast_types_line(lines[0].split("\t"), lines[1], "\t")
-    ):
+    if len(lines) > 1 and "\t" in lines[0] and is_mast_types_line(lines[0].split("\t"), lines[1], "\t"):
         return "mast-tsv"
     if fmt:
         return fmt
@@ -155,9 +152,10 @@ def read_catalog(
         if compression is not None and inner.stat().st_size == 0:
             raise CatalogError(f"{source}: the compressed file is empty")
         with open(inner, "rb") as fh:
-            refuse_html(fh.read(4096), source)
+            head = fh.read(_SNIFF_BYTES)
+        refuse_html(head, source)
         if format is None:
-            format = _detect_plain(inner, inner.name, source)
+            format = _detect_plain(head, inner.name, source)
         try:
             raw = READERS[format](inner, source)
         except CatalogError as exc:

@@ -66,6 +66,34 @@ def test_decimal_hours_are_detected_by_the_designations_and_converted(tmp_path, 
     assert any("RA in hours" in n for n in funnel.notes) and "RA in hours" in funnel.format()
 
 
+def _designation(ra_deg: float, dec_deg: float) -> str:
+    """A PS1-style name with one decimal, like PSO J191641.9-161656.8 (truncated, as the archive does)."""
+    h = ra_deg / 15
+    hh, mm = int(h), int((h % 1) * 60)
+    ss = np.floor(((h * 60) % 1) * 60 * 10) / 10
+    a = abs(dec_deg)
+    dd, dm = int(a), int((a % 1) * 60)
+    ds = np.floor(((a * 60) % 1) * 60 * 10) / 10
+    return f"PSO J{hh:02d}{mm:02d}{ss:04.1f}{'-' if dec_deg < 0 else '+'}{dd:02d}{dm:02d}{ds:04.1f}"
+
+
+def test_generated_file_with_ra_in_hours_like_the_issue_example(tmp_path):
+    cat = make_catalog(25, seed=12)
+    df = ps1_named(cat)
+    df.insert(0, "objName", [_designation(r, d) for r, d in zip(cat["ra"], cat["dec"], strict=True)])
+    df["raMean"] = (cat["ra"] / 15).round(4)  # decimal hours, 4 decimals (19.2783 in the issue)
+    path = tmp_path / "portal.csv"
+    df.to_csv(path, index=False)
+    out = read_catalog(path)
+    assert _sep_arcsec(out["ra"], out["dec"], cat["ra"], cat["dec"]).max() < 3.0  # 0.00005 h is < 2.7"
+    assert out.attrs["sedscape"]["ingest"]["designation_check"]["reading"] == "RA in hours"
+    df["raMean"] = cat["ra"]  # the same file in degrees is left alone
+    df.to_csv(path, index=False)
+    out = read_catalog(path)
+    np.testing.assert_array_equal(out["ra"], cat["ra"])
+    assert out.attrs["sedscape"]["ingest"]["notes"] == []
+
+
 def test_a_few_bad_rows_are_reported_not_refused(tmp_path, m44, m44_raw):
     rows = m44_raw[2].copy()
     hours = _hours(rows["raMean"])
