@@ -15,7 +15,7 @@ import sys
 from core.cli._tensorflow import quiet_tensorflow_logs
 from core.errors import SedscapeError
 
-VERBS = ("mock", "ingest", "train", "score", "report", "fetch", "crossmatch", "prepare")
+VERBS = ("mock", "ingest", "train", "score", "report", "fetch", "crossmatch", "prepare", "labels")
 
 log = logging.getLogger("sedscape")
 
