@@ -122,19 +122,22 @@ def test_sigterm_during_train_removes_its_staging_and_tensorflow_stays_quiet(tmp
     out = tmp_path / "model"
     argv = [sys.executable, "-m", "core.cli", "train", str(cat), "--out", str(out), "--model", "dense-ae",
             "--runs", "1", "--max-epochs", "100000", "--patience", "100000"]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
-    try:
-        deadline = time.monotonic() + 240
-        while not list(tmp_path.glob(".model.partial-*")):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "training never started"
-            time.sleep(0.2)
-        time.sleep(1.0)  # inside the epoch loop
-        proc.send_signal(signal.SIGTERM)
-        stdout, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    logs = tmp_path.parent / f"{tmp_path.name}-train-stderr.txt"  # a file, not a pipe nobody drains
+    with open(logs, "w") as err:
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, text=True, env=_env())
+        try:
+            deadline = time.monotonic() + 400
+            while not list(tmp_path.glob(".model.partial-*")):
+                assert proc.poll() is None, logs.read_text()
+                assert time.monotonic() < deadline, "training never started: " + logs.read_text()
+                time.sleep(0.2)
+            time.sleep(1.0)  # inside the epoch loop
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=300)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    stderr = logs.read_text()
     assert proc.returncode == 143, stderr
     assert "sedscape train: terminated; partial outputs removed" in stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.parquet"]

@@ -145,6 +145,7 @@ def test_out_that_is_a_directory_is_refused_for_every_file_output(model_dir, cat
         ["mock", "--stars", "100", "--out", str(folder)],
         ["crossmatch", "gaia", str(catalog), "--out", str(folder)],
         ["fetch", "cutout", "10", "20", "--out", str(folder)],
+        ["labels", "export", str(catalog), "--out", str(folder)],
     ):
         _refused(capsys, argv, f"--out {folder} is a directory; give a file name")
     assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
@@ -183,6 +184,8 @@ cases = {
     "fetch ps1 writes": ["fetch", "ps1", "--cone", "1", "2", "0.1", "--out", f"{base}/ro/ps1"],
     "fetch cutout writes": ["fetch", "cutout", "1", "2", "--out", f"{base}/ro/c.jpg"],
     "prepare-default reads": ["prepare-default", "--model", f"{base}/locked"],
+    "labels export writes": ["labels", "export", f"{base}/ok.parquet", "--out", f"{base}/ro/l.csv"],
+    "labels import reads": ["labels", "import", f"{base}/ok.parquet", f"{base}/secret.csv"],
 }
 out = {}
 for name, argv in cases.items():
