@@ -200,7 +200,7 @@ def to_contract(
     cols.check_required(found, columns, bands, source)
     declared = _declared_units(raw, found, units)
     out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
-    info: dict = {"format": raw.format, "n_rows": len(frame), "columns": dict(found)}
+    info: dict = {"format": raw.format, "n_rows": len(frame), **raw.info, "columns": dict(found)}
     notes: list[str] = []
     if declared:
         info["units"] = declared
@@ -341,6 +341,12 @@ def _coordinates(
         )
         notes.extend(check.pop("notes", []))
         info["designation_check"] = check
+    elif "ra" not in declared and len(ra) > 10 and np.nanmax(ra, initial=0) <= 24 and np.nanmin(ra, initial=0) >= 0:
+        # A field at RA < 24 deg looks the same, so this only warns.
+        log.warning(
+            "%s: every RA in %r lies within 0-24 and nothing says its unit; if these are hours, declare it "
+            "(--unit %s=hourangle, or units= in read_catalog)", source, found["ra"], found["ra"],
+        )
     return ra, dec
 
 

@@ -54,6 +54,7 @@ class RawTable:
     line_of: Callable[[int], int | None] = field(default=lambda k: None)
     units: dict[str, str] = field(default_factory=dict)
     attrs: dict = field(default_factory=dict)
+    info: dict = field(default_factory=dict)  # what the reader counted (e.g. empty lines), for the metadata
 
 
 def head_lines(path: Path, n: int = 40) -> list[str]:
@@ -109,7 +110,11 @@ def _read_delimited(path: Path, sep: str, fmt: str, source: str | None = None) -
     if len(df) == 0 and scan.n_data_lines == 0:
         raise CatalogError(f"{src}: the file has a header ({len(names)} columns) but no data rows")
     check_row_count(len(df), scan, src, "pandas")
-    return RawTable(df, fmt, line_of=scan.line_of)
+    return RawTable(df, fmt, line_of=scan.line_of, info=_scan_info(scan))
+
+
+def _scan_info(scan) -> dict:
+    return {"lines": scan.n_lines, "empty_lines_skipped": int(len(scan.blank_lines))}
 
 
 def read_csv(path: Path, source: str | None = None) -> RawTable:
@@ -231,7 +236,8 @@ def read_ecsv(path: Path, source: str | None = None) -> RawTable:
         raise CatalogError(f"{src}: not a readable ECSV table ({exc.__class__.__name__}: {exc})") from exc
     check_row_count(len(table), scan, src, "astropy")
     units = _units_of(table)
-    return RawTable(_table_to_frame(table, src, "ECSV"), "ecsv", line_of=scan.line_of, units=units)
+    return RawTable(_table_to_frame(table, src, "ECSV"), "ecsv", line_of=scan.line_of, units=units,
+                    info=_scan_info(scan))
 
 
 def read_parquet_raw(path: Path, source: str | None = None) -> RawTable:

@@ -103,6 +103,7 @@ def test_blank_lines_and_crlf_are_read_and_lines_stay_exact(tmp_path, csv_lines)
     lines = csv_lines[:6] + ["", ""] + csv_lines[6:] + [""]
     df = read_catalog(_write(tmp_path / "blank.csv", lines))
     assert len(df) == 30
+    assert df.attrs["sedscape"]["ingest"]["empty_lines_skipped"] == 3
     crlf = tmp_path / "crlf.csv"
     crlf.write_bytes("\r\n".join(csv_lines).encode() + b"\r\n")
     assert len(read_catalog(crlf)) == 30

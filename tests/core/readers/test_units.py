@@ -164,12 +164,15 @@ def test_declared_units_that_cannot_be_right_are_refused(tmp_path, m44_raw):
         read_catalog(path, units={"raMean": "deg"})
 
 
-def test_cli_unit_option_declares_hours_for_a_plain_csv(tmp_path, capsys):
+def test_cli_unit_option_declares_hours_for_a_plain_csv(tmp_path, capsys, caplog):
     cat = make_catalog(40, seed=5)
     df = ps1_named(cat)
     df["raMean"] = df["raMean"] / 15
     path = tmp_path / "hours.csv"
     df.to_csv(path, index=False)
+    with caplog.at_level("WARNING", logger="core.readers"):
+        read_catalog(path)  # no designations, no unit: read as degrees, with a hint
+    assert "every RA in 'raMean' lies within 0-24" in caplog.text
     out = tmp_path / "out.parquet"
     assert main(["ingest", str(path), "--out", str(out), "--unit", "raMean=hourangle", "--no-cuts",
                  "--ebv", "none"]) == 0
