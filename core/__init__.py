@@ -29,6 +29,7 @@ from core.errors import (
     ModelError,
     OfflineError,
     OutputExistsError,
+    PathError,
     SampError,
     SedscapeError,
 )
@@ -136,6 +137,7 @@ __all__ = [
     "ModelError",
     "OfflineError",
     "OutputExistsError",
+    "PathError",
     "SampError",
     "SedscapeError",
     "ValidationReport",

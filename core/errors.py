@@ -48,3 +48,7 @@ class ExportCancelled(SedscapeError):
 
 class SampError(SedscapeError):
     """No SAMP hub is running, or the hub or its clients refused a message."""
+
+
+class PathError(SedscapeError, OSError):
+    """An input cannot be read, or an output cannot be written where it was asked for."""

@@ -78,3 +78,16 @@ def make_scored_catalog(n: int = 2000, seed: int = 0, bands: BandSet = PS1) -> p
     df["anomaly"] = (res > 0.05).any(axis=1)
     df.attrs["sedscape"] = {**bandset_to_meta(bands), "scoring": {"threshold": 0.05, "model": "arithmetic (tests)"}}
     return df
+
+
+def ps1_named(df: pd.DataFrame) -> pd.DataFrame:
+    """The contract catalog under the names a CasJobs / MAST CSV uses (no l, b: readers compute them)."""
+    names = {"obj_id": "objID", "ra": "raMean", "dec": "decMean", "ebv": "EBV", "prob_star": "ps_score"}
+    for b in "grizy":
+        names |= {
+            b: f"{b}MeanPSFMag",
+            f"{b}_err": f"{b}MeanPSFMagErr",
+            f"n_{b}": f"n{b}",
+            f"qf_{b}": f"{b}QfPerfect",
+        }
+    return df.drop(columns=["l", "b"]).rename(columns=names)

@@ -34,9 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
+    from core.cli._io import input_file, output_file
     from core.export import ExportOptions, export_catalog_selection, format_for_path
 
     options = ExportOptions(format=args.format or format_for_path(args.out), columns=args.columns)
+    input_file(args.scored, "scored catalog")
+    input_file(args.selection, "selection file")
+    output_file(args.out, overwrite=args.overwrite)  # before reading a large catalog
     t0 = time.perf_counter()
     with tqdm(unit="star", desc="exporting", disable=not sys.stderr.isatty()) as bar:
 

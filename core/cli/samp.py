@@ -30,13 +30,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_send(args: argparse.Namespace) -> int:
+    from core.cli._io import input_file
     from core.errors import SampError
     from core.export import ExportOptions, export_rows
     from core.export.read import sniff_format
     from core.samp import SampLink, find_hub, read_any_table
 
+    table = input_file(args.table, "catalog file")
     find_hub(args.hub_url)  # no hub: say so before reading a large file
-    table = Path(args.table)
     name = args.name or table.name
     link = SampLink(hub_url=args.hub_url)
     try:

@@ -1,8 +1,8 @@
 """Export a selection of a scored catalog, of any size: CSV (ECSV), Parquet, FITS or VOTable.
 
 Rows are taken and written a chunk at a time (:class:`ExportOptions.chunk_rows`), never as one
-table or one text in memory, into a hidden ``.NAME.partial`` file that is renamed when complete (and
-removed on an error or a cancel). Every format carries the export's provenance (catalog, model,
+table or one text in memory, into a hidden partial file (:mod:`core.atomic`) that is renamed when
+complete (and removed on an error, a cancel or Ctrl-C). Every format carries the export's provenance (catalog, model,
 threshold, selection geometry, funnel): see :func:`export_provenance` and :func:`read_export`.
 
 Memory per format, beyond the catalog already loaded and the selection's row indices:

@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from core.atomic import partial_target
 from core.bands import BandSet
-from core.errors import ConfigError, OutputExistsError
+from core.errors import ConfigError, OutputExistsError, PathError
 from core.export.plan import ExportPlan, plan_columns
 
 log = logging.getLogger(__name__)
@@ -134,11 +135,11 @@ def export_rows(
 
     path = Path(path)
     if path.is_dir():
-        raise ConfigError(f"export path {path} is a directory; give a file name")
+        raise PathError(f"export path {path} is a directory; give a file name")
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
     if not path.parent.is_dir():
-        raise ConfigError(f"cannot write {path}: the directory {path.parent} does not exist")
+        raise PathError(f"cannot write {path}: the directory {path.parent} does not exist")
     extra = dict(extra or {})
     index = np.asarray(index, dtype=np.int64)
     missing = [c for c in columns if c not in extra and c not in source]
@@ -147,23 +148,20 @@ def export_rows(
     plan = ExportPlan(source, index, plan_columns(source, columns, bands, extra), extra, options.chunk_rows,
                       progress, cancel)  # fmt: skip
     prov = dict(provenance)
-    tmp = path.with_name(f".{path.name}.partial")
     try:
-        with open(tmp, "wb") as fh:
-            if options.format == "csv":
-                ecsv.write(plan, fh, prov)
-            elif options.format == "parquet":
-                parquet.write(plan, fh, {**dict(metadata or {}), "export": prov})
-            elif options.format == "fits":
-                fits.write(plan, fh, prov)
-            else:
-                votable.write(plan, fh, prov)
-        plan.check_cancel()
-        tmp.replace(path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        raise
+        with partial_target(path) as tmp:  # removed on any error, a cancel or Ctrl-C
+            with open(tmp, "wb") as fh:
+                if options.format == "csv":
+                    ecsv.write(plan, fh, prov)
+                elif options.format == "parquet":
+                    parquet.write(plan, fh, {**dict(metadata or {}), "export": prov})
+                elif options.format == "fits":
+                    fits.write(plan, fh, prov)
+                else:
+                    votable.write(plan, fh, prov)
+            plan.check_cancel()
+            tmp.replace(path)
+    except OSError as exc:
+        raise PathError(f"cannot write {path}: {exc.strerror or exc}") from exc
     log.info("exported %d rows x %d columns to %s (%s)", plan.n, len(plan.columns), path, options.format)
     return path

@@ -15,7 +15,7 @@ from astropy.table import Table
 
 from core.bands import PS1
 from core.catalog import read_parquet
-from core.errors import ConfigError, ExportCancelled, OutputExistsError
+from core.errors import ConfigError, ExportCancelled, OutputExistsError, PathError
 from core.export import ExportOptions, export_rows, format_for_path, read_export, read_provenance
 
 FORMATS = ("csv", "parquet", "fits", "votable")
@@ -166,7 +166,7 @@ def test_refuses_to_overwrite_and_names_bad_options(rows, tmp_path):
         ExportOptions("csv", columns="some")
     with pytest.raises(ConfigError, match="'chunk_rows'"):
         ExportOptions("csv", chunk_rows=0)
-    with pytest.raises(ConfigError, match="is a directory"):
+    with pytest.raises(PathError, match="is a directory"):
         export_rows(rows, [0], tmp_path, columns=["g"], provenance={})
     with pytest.raises(ConfigError, match="nope"):
         export_rows(rows, [0], tmp_path / "x.csv", columns=["g", "nope"], provenance={})

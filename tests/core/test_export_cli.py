@@ -92,7 +92,7 @@ def test_missing_files_existing_output_and_unknown_suffix(scored, tmp_path, caps
     _, path = scored
     (tmp_path / "g.json").write_text(json.dumps(LASSO))
     assert _run(path, "--selection", tmp_path / "none.json", "--out", tmp_path / "o.csv") == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert "none.json: no such file" in capsys.readouterr().err
     (tmp_path / "o.csv").write_text("keep me")
     assert _run(path, "--selection", tmp_path / "g.json", "--out", tmp_path / "o.csv") == 2
     assert "--overwrite" in capsys.readouterr().err and (tmp_path / "o.csv").read_text() == "keep me"
