@@ -35,6 +35,10 @@ class CutConfig:
     g_i_range: tuple[float, float] = (-1.0, 4.0)
     z_y_range: tuple[float, float] = (-0.5, 1.0)
     min_i_y: float = -0.75
+    # Without PS1-STRM's prob_star, the standard PS1 point-source cut: PSF - Kron magnitude <= 0.05 in i
+    # (Farrow et al. 2014); galaxies have more light in the Kron aperture than in the PSF.
+    max_psf_minus_kron: float = 0.05
+    point_source_band: str = "i"
 
     def __post_init__(self) -> None:
         if self.min_measurements < 0:
@@ -45,6 +49,8 @@ class CutConfig:
             raise ConfigError(f"min_prob_star must be in [0, 1], got {self.min_prob_star}")
         if not self.max_err > 0:
             raise ConfigError(f"max_err must be > 0, got {self.max_err}")
+        if not self.max_psf_minus_kron > 0:
+            raise ConfigError(f"max_psf_minus_kron must be > 0, got {self.max_psf_minus_kron}")
         for name in ("g_i_range", "z_y_range"):
             lo, hi = getattr(self, name)
             if not lo < hi:
@@ -80,6 +86,7 @@ class Cut:
     partial: bool = False
     skip_reason: str = ""
     explain: Callable[[pd.DataFrame], str] | None = None  # extra funnel note from the removed rows
+    unless: tuple[str, ...] = ()  # not applied when these columns are present (a better cut covers it)
 
 
 @dataclass
@@ -201,6 +208,17 @@ def _nonpositive_note(removed: pd.DataFrame) -> str:
     return f"{n_rows:,} with errors <= 0 ({', '.join(per_col)})"
 
 
+def _psf_minus_kron_at_most(band: str, limit: float) -> Callable[[pd.DataFrame], np.ndarray]:
+    """Keep point sources: PSF minus Kron magnitude at most ``limit``; a missing Kron magnitude keeps the row
+    (faint or blended sources often lack one, and the other cuts judge them)."""
+
+    def keep(df: pd.DataFrame) -> np.ndarray:
+        diff = _values(df, band) - _values(df, f"{band}_kron")
+        return ~(diff > limit)  # NaN compares False: kept
+
+    return keep
+
+
 def _colour(blue: str, red: str, lo: float | None, hi: float | None, strict_lo: bool, strict_hi: bool):
     def keep(df: pd.DataFrame) -> np.ndarray:
         c = _values(df, blue) - _values(df, red)
@@ -235,6 +253,7 @@ def paper_cuts(bands: BandSet = PS1, config: CutConfig = DEFAULT_CUT_CONFIG) -> 
     the four colour cuts (PS1 grizy only) and the error cut."""
     names = bands.names
     c = config
+    ref = c.point_source_band
     cuts = [
         Cut(
             "complete",
@@ -247,6 +266,14 @@ def paper_cuts(bands: BandSet = PS1, config: CutConfig = DEFAULT_CUT_CONFIG) -> 
             f"PS1-STRM prob_star >= {c.min_prob_star:g}",
             ("prob_star",),
             _all_at_least(("prob_star",), c.min_prob_star),
+        ),
+        Cut(
+            "point_source",
+            f"PSF - Kron {ref} <= {c.max_psf_minus_kron:g} mag (Farrow et al. 2014), only without prob_star",
+            (ref, f"{ref}_kron"),
+            _psf_minus_kron_at_most(ref, c.max_psf_minus_kron),
+            skip_reason="" if ref in names else f"band {ref!r} is not in band set {bands.name!r}",
+            unless=("prob_star",),
         ),
         Cut(
             "n_measurements",
@@ -320,6 +347,11 @@ def apply_cuts(df: pd.DataFrame, cuts: list[Cut]) -> tuple[pd.DataFrame, Funnel]
         n_before = len(current)
         if cut.skip_reason:
             funnel.steps.append(FunnelStep(cut.name, cut.description, n_before, 0, False, cut.skip_reason))
+            continue
+        covered = [col for col in cut.unless if col in current.columns]
+        if covered:
+            note = f"{', '.join(covered)} present: that cut decides"
+            funnel.steps.append(FunnelStep(cut.name, cut.description, n_before, 0, False, note))
             continue
         missing = [col for col in cut.columns if col not in current.columns]
         if missing and (not cut.partial or len(missing) == len(cut.columns)):
