@@ -1,0 +1,7 @@
+"""``python -m core.cli``: the ``sedscape`` command without an installed entry point."""
+
+import sys
+
+from core.cli import main
+
+sys.exit(main())
