@@ -291,8 +291,8 @@ def train_xgboost(
         ) from exc
     w = class_weights(y_train, n_classes, class_weight)
     model = xgb.XGBClassifier(
-        n_estimators=600, learning_rate=0.1, max_depth=6, tree_method="hist", objective="multi:softprob",
-        num_class=n_classes, early_stopping_rounds=25, eval_metric="mlogloss", random_state=seed,
+        n_estimators=400, learning_rate=0.15, max_depth=6, max_bin=128, tree_method="hist", objective="multi:softprob",
+        num_class=n_classes, early_stopping_rounds=20, eval_metric="mlogloss", random_state=seed,
         n_jobs=n_jobs,
     )
     model.fit(x_train, y_train, sample_weight=w[y_train], eval_set=[(x_val, y_val)],

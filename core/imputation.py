@@ -80,8 +80,8 @@ def impute_catalog(df: pd.DataFrame, model: Any, *, chunk_size: int = 500_000) -
     todo = np.flatnonzero(miss.any(axis=1) & (n_vis >= min_visible))
     too_few = int((miss.any(axis=1) & (n_vis < min_visible)).sum())
     out = df.copy()
-    mags = out[list(bands.names)].to_numpy(np.float64)
-    errs = out[list(bands.err_columns)].to_numpy(np.float64)
+    mags = out[list(bands.names)].to_numpy(np.float64, copy=True)
+    errs = out[list(bands.err_columns)].to_numpy(np.float64, copy=True)
     filled = np.zeros_like(miss)
     for s in range(0, len(todo), chunk_size):
         rows = todo[s : s + chunk_size]

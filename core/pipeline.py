@@ -81,7 +81,8 @@ def select(
             missing = missing_band_counts(kept, bands)
             step = next(s for s in funnel.steps if s.name == "complete")
             per = ", ".join(f"{b} {n:,}" for b, n in missing["per_band"].items() if n)
-            kept_note = f"{missing['n_rows_with_missing']:,} of the output rows lack 1-{config.max_missing_bands} band(s)"
+            k = config.max_missing_bands
+            kept_note = f"{missing['n_rows_with_missing']:,} of the output rows lack {'1' if k == 1 else f'1-{k}'} band(s)"
             step.note = "; ".join(filter(None, [step.note, kept_note + (f" ({per})" if per else "")]))
     else:
         out = df.copy()
