@@ -7,6 +7,9 @@
     stars with the LSTM-AE (the pipeline's existing per-star pass).
 (c) Classifier training on ``--labelled`` labelled stars: the frozen-encoder head against XGBoost on
     magnitudes and colours (same split; XGBoost only if installed).
+(d) What "find more like these" (issue 12) would cost on the loaded stars: a 2-class head on the
+    embedding (200 positives, 20,000 random others; compiled once, then timed) and exact nearest neighbours
+    of one star in the 16-D embedding by brute force, against computing the embedding (reference).
 
 Stars come from a catalog Parquet (``--sky``, e.g. data/generated/mock_sky.parquet, with ``true_class``
 labels) or are synthetic. Prints raw seconds (noisy on a shared machine) and the ratios.
@@ -147,6 +150,35 @@ def classifier(n: int, df, model_dir: Path) -> dict:
     return out
 
 
+def find_more(df, model_dir: Path) -> dict:
+    from core.classify import HeadConfig, embedding_features, train_head
+    from core.scoring import TrainedModel
+
+    enc = TrainedModel.load(model_dir)
+    t0 = time.perf_counter()
+    emb = embedding_features(df, enc)
+    t_embed = time.perf_counter() - t0
+    rng = np.random.default_rng(3)
+    seeds = rng.choice(len(emb), 200, replace=False)
+    others = rng.choice(len(emb), 20_000, replace=False)
+    x = np.concatenate([emb[seeds], emb[others]])
+    y = np.concatenate([np.ones(200, int), np.zeros(20_000, int)])
+    cfg = HeadConfig(hidden=32, max_epochs=20, patience=3)
+    train_head(x[::2], y[::2], x[1::2], y[1::2], ["other", "like"], cfg)  # compiles for these shapes
+    t0 = time.perf_counter()
+    head = train_head(x[::2], y[::2], x[1::2], y[1::2], ["other", "like"], cfg)
+    t_head = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    head.predict_proba(emb)
+    t_apply = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    d = np.einsum("ij,ij->i", emb - emb[seeds[0]], emb - emb[seeds[0]])
+    np.argpartition(d, 100)[:100]
+    t_nn = time.perf_counter() - t0
+    return {"n_stars": len(emb), "embed_seconds": t_embed, "head_train_seconds_warm": t_head,
+            "head_epochs": len(head.history["loss"]), "head_apply_seconds": t_apply, "nn100_one_star_seconds": t_nn}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sky", type=Path, default=None, help="catalog Parquet to draw stars from (default: synthetic)")
@@ -156,11 +188,13 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=3, help="timed epochs per model (after one warm-up)")
     p.add_argument("--impute-stars", type=int, default=1_000_000)
     p.add_argument("--labelled", type=int, default=100_000)
-    p.add_argument("--only", choices=["train", "impute", "classify"], action="append", default=None)
+    p.add_argument("--only", choices=["train", "impute", "classify", "find"], action="append", default=None)
+    p.add_argument("--find-stars", type=int, default=1_000_000, help="stars for part (d)")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args()
-    parts = args.only or ["train", "impute", "classify"]
-    df = load(max(args.train_stars * 6 // 5, args.labelled, 200_000), args.sky, seed=0)
+    parts = args.only or ["train", "impute", "classify", "find"]
+    n_load = max(args.train_stars * 6 // 5, args.labelled, 200_000, args.find_stars if "find" in parts else 0)
+    df = load(n_load, args.sky, seed=0)
     result: dict = {"source": str(args.sky or "synthetic"), "note": "measured on a shared machine: compare ratios"}
     if "train" in parts:
         r = result["training"] = epochs_per_second(args.train_stars, args.epochs, df, args.model)
@@ -179,6 +213,13 @@ def main() -> None:
         if "xgboost_seconds" in r:
             line += f", XGBoost {r['xgboost_seconds']:.1f} s; ratio head/XGBoost {r['head_over_xgboost_time']:.2f}"
         print(line, flush=True)
+    if "find" in parts:
+        sub = df.iloc[: args.find_stars]
+        r = result["find_more"] = find_more(sub, args.model)
+        print(f"find more like these, {r['n_stars']:,} stars: embedding {r['embed_seconds']:.1f} s (reference); 2-class "
+              f"head on 20,200 stars {r['head_train_seconds_warm']:.2f} s warm ({r['head_epochs']} epochs), applied to "
+              f"all in {r['head_apply_seconds']:.2f} s; 100 nearest neighbours of one star {r['nn100_one_star_seconds']:.3f} s",
+              flush=True)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
 

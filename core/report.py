@@ -262,12 +262,14 @@ def write_report(
     progress: bool = False,
     model_key: str | None = None,
     imputation: dict[str, Any] | None = None,
+    classifier: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``report.md``, ``report.json`` and figures for a scored catalog into ``out_dir``; return the .md path.
 
     In a catalog with several models (:mod:`core.scored_models`) the report shows the model ``model_key``,
     else the one scored from ``model_dir``, else the default; it names that model. ``imputation`` (from
-    :func:`core.imputation.evaluate_imputation`) adds the imputation section.
+    :func:`core.imputation.evaluate_imputation`) adds the imputation section; ``classifier`` (the card of a
+    ``sedscape classify train`` directory) adds the frozen-head vs baselines comparison.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and any((out_dir / f).exists() for f in REPORT_FILES) and not overwrite:
@@ -318,6 +320,7 @@ def write_report(
         "model_label": shown.label if shown else card["model"]["name"],
         "models_in_catalog": [m.key for m in all_models],
         "imputation": imputation,
+        "classifier": classifier,
         "scoring": scoring,
         "n_stars": int(len(scored)),
         "table1": t1.to_dict(orient="records"),
@@ -403,6 +406,8 @@ def _markdown(s: dict[str, Any], t1: pd.DataFrame, t2: pd.DataFrame, comparison:
             lines += [f"**Note:** {s['comparison_notes']['warning']}.", ""]
     if s.get("imputation"):
         lines += _imputation_markdown(s["imputation"])
+    if s.get("classifier"):
+        lines += _classifier_markdown(s["classifier"])
     lines += ["## Figures", ""]
     captions = {
         "loss_curves": "Training (solid) and validation (dashed) loss per epoch (paper Figure 2)",
@@ -439,6 +444,33 @@ def _imputation_markdown(imp: dict[str, Any]) -> list[str]:
         lines += [f"Main-sequence stars: worst band median |error| {worst:.4f} mag (target <= 0.02: "
                   f"{'met' if worst <= 0.02 else 'missed'}); better than both baselines in every band: "
                   f"{'yes' if beats else 'no'}.", ""]
+    return lines
+
+
+def _classifier_markdown(card: dict[str, Any]) -> list[str]:
+    """Per class: ROC-AUC, PR-AUC and precision at the top 1,000 of every method, and where the head loses."""
+    rows = [{"method": m, **r} for m, rs in card["metrics"].items() for r in rs]
+    t = pd.DataFrame(rows)
+    lines = [
+        "## Frozen-encoder classifier against baselines",
+        "",
+        f"Labels: {card.get('labels') or '?'}; encoder {card['encoder']['name']} ({card['encoder']['model_dir']}, "
+        f"run {card['encoder']['run']}); split: {card['split']['n_train']:,} train, {card['split']['n_val']:,} "
+        f"validation, {card['split']['n_test']:,} test stars ({card['split']['method']}). One-vs-rest per class on "
+        "the test stars; precision_ceiling is the best possible precision at the top 1,000 (fewer positives).",
+        "",
+    ]
+    for metric in ("roc_auc", "pr_auc", "precision_top1000"):
+        piv = t.pivot(index="class", columns="method", values=metric).reset_index()
+        if metric == "precision_top1000":
+            ceil = t[t.method == t.method.iloc[0]].set_index("class")["precision_ceiling"]
+            piv["precision_ceiling"] = piv["class"].map(ceil)
+        lines += [f"**{metric}**", "", _markdown_table(piv, floatfmt=".4f"), ""]
+    if "xgboost" in card["metrics"]:
+        head = t[t.method == "frozen_head"].set_index("class")["roc_auc"]
+        xgb = t[t.method == "xgboost"].set_index("class")["roc_auc"]
+        wins = [f"{c} ({xgb[c]:.4f} vs {head[c]:.4f})" for c in head.index if xgb[c] > head[c]]
+        lines += ["XGBoost has the higher ROC-AUC for: " + (", ".join(wins) if wins else "no class") + ".", ""]
     return lines
 
 

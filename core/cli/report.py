@@ -31,12 +31,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--imputation", action="store_true",
         help="add the imputation evaluation (masked-ae models: hide each band in turn, against KNN and locus baselines)",
     )
-    p.add_argument("--imputation-stars", type=int, default=20_000, help="complete stars per class to evaluate on")
+    p.add_argument("--imputation-stars", type=int, default=5000, help="complete stars per class to evaluate on")
+    p.add_argument("--classifier", default=None, help="a `sedscape classify train` directory: add its comparison")
     p.add_argument("--overwrite", action="store_true", help="replace an existing report in REPORT_DIR")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.classify import read_classifier
     from core.report import write_report
     from core.scoring import load_scored
 
@@ -59,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         progress=sys.stderr.isatty(),
         model_key=args.key,
         imputation=imputation,
+        classifier=read_classifier(args.classifier)[1] if args.classifier else None,
     )
     import json
 

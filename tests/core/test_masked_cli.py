@@ -121,6 +121,11 @@ def test_train_score_impute_classify_report_round_trip(masked_model_dir, tmp_pat
                  "--out", str(clf)]) == 0
     printed = capsys.readouterr().out
     assert "frozen_head" in printed and "latent2d_lstm_ae" in printed
+    rep2 = tmp_path / "rep2"
+    assert main(["report", str(s2), "--model", str(DEFAULT_MODEL), "--out", str(rep2), "--classifier", str(clf)]) == 0
+    md = (rep2 / "report.md").read_text()
+    assert md.startswith("# sedscape evaluation: lstm_ae (lstm-ae run")  # the model scored from --model
+    assert "## Frozen-encoder classifier against baselines" in md and "latent2d_lstm_ae" in md
     out = tmp_path / "p.parquet"
     assert main(["classify", "apply", str(s2), "--classifier", str(clf), "--out", str(out)]) == 0
     p = read_parquet(out)
