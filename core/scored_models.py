@@ -30,11 +30,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from core.errors import CatalogError, ConfigError
+
+if TYPE_CHECKING:
+    from core.card import ModelCard
 
 __all__ = [
     "EMBEDDING_PREFIX",
@@ -145,13 +148,13 @@ class ScoredModel:
         return int(self.meta.get("embedding_dim", 0))
 
     @property
-    def card(self) -> dict[str, Any] | None:
+    def card(self) -> ModelCard | None:
         """The model card stored with the scores, else (old files) read from the model directory if present."""
-        if self.meta.get("card"):
-            return dict(self.meta["card"])
-        if self.model_dir and (Path(self.model_dir) / "model_card.json").exists():
-            from core.card import read_card
+        from core.card import CARD_NAME, ModelCard, read_card
 
+        if self.meta.get("card"):
+            return ModelCard.from_dict(dict(self.meta["card"]), source=f"the card of model {self.key!r} in the catalog")
+        if self.model_dir and (Path(self.model_dir) / CARD_NAME).exists():
             return read_card(self.model_dir)
         return None
 

@@ -1,4 +1,4 @@
-"""``python -m core.cli``: the ``sedscape`` command without an installed entry point."""
+"""``python -m core.cli``: the same as the ``sedscape`` command."""
 
 import sys
 

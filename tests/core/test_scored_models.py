@@ -18,7 +18,7 @@ from core.scored_models import (
     model_view,
     scored_models,
 )
-from core.scoring import SCORED_COLUMNS, TrainedModel, load_scored, score_catalog
+from core.scoring import TrainedModel, load_scored, score_catalog, scored_columns
 from core.training import train_runs
 from tests._catalogs import make_catalog
 from tests.core._toy_models import toy_model  # noqa: F401  (fixture)
@@ -49,10 +49,10 @@ def test_second_model_is_prefixed_and_leaves_the_first_untouched(two_models, tmp
     a, b = two_models
     df = make_catalog(300, seed=1)
     first = score_catalog(df, a, progress=False)
-    assert list(first.columns) == list(df.columns) + SCORED_COLUMNS(PS1)  # single-model layout unchanged
+    assert list(first.columns) == list(df.columns) + scored_columns(PS1)  # single-model layout unchanged
     both = score_catalog(first, b, key="other", threshold=0.02, progress=False)
     pd.testing.assert_frame_equal(both[first.columns], first)
-    prefixed = [f"other__{c}" for c in SCORED_COLUMNS(PS1)]
+    prefixed = [f"other__{c}" for c in scored_columns(PS1)]
     assert list(both.columns) == list(first.columns) + prefixed
     assert not np.allclose(both["latent_x"], both["other__latent_x"])
 
@@ -63,7 +63,7 @@ def test_second_model_is_prefixed_and_leaves_the_first_untouched(two_models, tmp
     assert other.threshold == 0.02 and other.latent_columns == ("other__latent_x", "other__latent_y")
     assert other.res_columns == tuple(f"other__{x}_res" for x in "grizy")
     np.testing.assert_array_equal(both["other__anomaly"], (both[list(other.res_columns)].abs() > 0.02).any(axis=1))
-    assert other.card["model"]["name"] == "toy-linear" and other.card["chosen_run"] == 1
+    assert other.card.model.name == "toy-linear" and other.card.chosen_run == 1
     # the old single-model keys still describe the default model
     meta = both.attrs["sedscape"]
     assert meta["model"]["fingerprint"] == a.fingerprint and meta["scoring"]["threshold"] == 0.05
@@ -84,7 +84,7 @@ def test_rescoring_one_model_replaces_only_its_columns(two_models):
     both = score_catalog(score_catalog(df, a, progress=False), b, key="other", progress=False)
     again = score_catalog(both, b, key="other", threshold=0.2, progress=False)
     assert list(again.columns) == list(both.columns)
-    pd.testing.assert_frame_equal(again[list(df.columns) + SCORED_COLUMNS(PS1)], both[list(df.columns) + SCORED_COLUMNS(PS1)])
+    pd.testing.assert_frame_equal(again[list(df.columns) + scored_columns(PS1)], both[list(df.columns) + scored_columns(PS1)])
     assert get_scored_model(again, "other").threshold == 0.2
     assert again["other__anomaly"].sum() <= both["other__anomaly"].sum()
     # re-scoring the default model keeps it default with bare names
@@ -117,7 +117,7 @@ def test_old_single_model_files_read_as_one_default_model_and_upgrade(two_models
     write_parquet(old, tmp_path / "old.parquet")
     (m,) = scored_models(tmp_path / "old.parquet")
     assert (m.key, m.default, m.prefix, m.threshold) == ("toy_linear", True, "", 0.05)
-    assert m.card["model"]["name"] == "toy-linear"  # read from the model directory, which still exists
+    assert m.card.model.name == "toy-linear"  # read from the model directory, which still exists
     view = model_view(read_parquet(tmp_path / "old.parquet"))
     assert list(view.columns) == list(old.columns)
     upgraded = score_catalog(read_parquet(tmp_path / "old.parquet"), b, key="other", progress=False)

@@ -129,6 +129,6 @@ def test_card_records_masked_architecture_and_scaling(masked_model_dir):
     from core.card import read_card
 
     card = read_card(masked_model_dir)
-    assert card["model"]["name"] == "masked-ae"
-    assert "embedding 16" in card["model"]["architecture"]
-    assert "presence mask" in card["scaling"]
+    assert card.model.name == "masked-ae"
+    assert "embedding 16" in card.model.architecture
+    assert "presence mask" in card.scaling
