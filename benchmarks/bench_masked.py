@@ -124,7 +124,8 @@ def classifier(n: int, df, model_dir: Path) -> dict:
     )
     from core.scoring import TrainedModel
 
-    sub = df.iloc[:n].reset_index(drop=True)
+    rows = np.sort(np.random.default_rng(2).permutation(len(df))[:n])  # the file is ordered by population
+    sub = df.iloc[rows].reset_index(drop=True)
     sub.attrs = df.attrs
     enc = TrainedModel.load(model_dir)
     labels = load_labels(sub, "true_class")
