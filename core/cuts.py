@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,8 +40,13 @@ class CutConfig:
     # (Farrow et al. 2014); galaxies have more light in the Kron aperture than in the PSF.
     max_psf_minus_kron: float = 0.05
     point_source_band: str = "i"
+    # Not the paper's: stars may lack up to this many bands (0 = the paper's complete photometry). The
+    # per-band cuts then judge only the bands a star has; `sedscape impute` can fill the rest.
+    max_missing_bands: int = 0
 
     def __post_init__(self) -> None:
+        if self.max_missing_bands < 0:
+            raise ConfigError(f"max_missing_bands must be >= 0, got {self.max_missing_bands}")
         if self.min_measurements < 0:
             raise ConfigError(f"min_measurements must be >= 0, got {self.min_measurements}")
         if not 0 <= self.min_qf_perfect <= 1:
@@ -173,6 +179,55 @@ def _complete(columns: tuple[str, ...]) -> Callable[[pd.DataFrame], np.ndarray]:
     return keep
 
 
+def band_missing(df: pd.DataFrame, band: str) -> np.ndarray:
+    """Rows whose ``band`` magnitude or error is absent, NaN, infinite or an archive sentinel."""
+    out = np.zeros(len(df), dtype=bool)
+    for col in (band, f"{band}_err"):
+        if col not in df.columns:
+            return np.ones(len(df), dtype=bool)
+        v = _values(df, col)
+        out |= ~np.isfinite(v) | np.isin(v, SENTINELS)
+    return out
+
+
+def _at_most_missing(bands: tuple[str, ...], k: int) -> Callable[[pd.DataFrame], np.ndarray]:
+    def keep(df: pd.DataFrame) -> np.ndarray:
+        return sum(band_missing(df, b).astype(int) for b in bands) <= k
+
+    return keep
+
+
+def _excusing_missing(
+    inner: Callable[[pd.DataFrame], np.ndarray], bands: tuple[str, ...]
+) -> Callable[[pd.DataFrame], np.ndarray]:
+    """``inner``'s keep-mask, except that rows missing any of ``bands`` pass (the cut cannot judge them)."""
+
+    def keep(df: pd.DataFrame) -> np.ndarray:
+        excused = np.zeros(len(df), dtype=bool)
+        for b in bands:
+            excused |= band_missing(df, b)
+        return inner(df) | excused
+
+    return keep
+
+
+def _per_band(
+    columns: tuple[str, ...], bands: tuple[str, ...], make: Callable[[tuple[str, ...]], Callable], allow: bool
+) -> Callable[[pd.DataFrame], np.ndarray]:
+    """A per-band cut over ``columns`` (one per band); with ``allow`` a missing band's column is not judged."""
+    if not allow:
+        return make(columns)
+
+    def keep(df: pd.DataFrame) -> np.ndarray:
+        mask = np.ones(len(df), dtype=bool)
+        for col, b in zip(columns, bands, strict=True):
+            if col in df.columns:
+                mask &= make((col,))(df) | band_missing(df, b)
+        return mask
+
+    return keep
+
+
 def _all_at_least(columns: tuple[str, ...], threshold: float) -> Callable[[pd.DataFrame], np.ndarray]:
     def keep(df: pd.DataFrame) -> np.ndarray:
         mask = np.ones(len(df), dtype=bool)
@@ -254,13 +309,23 @@ def paper_cuts(bands: BandSet = PS1, config: CutConfig = DEFAULT_CUT_CONFIG) -> 
     names = bands.names
     c = config
     ref = c.point_source_band
-    cuts = [
-        Cut(
+    k = c.max_missing_bands
+    allow = k > 0
+    complete = Cut(
+        "complete",
+        "magnitude and error finite, not a sentinel, in every band",
+        names + bands.err_columns,
+        _complete(names + bands.err_columns),
+    )
+    if allow:
+        complete = Cut(
             "complete",
-            "magnitude and error finite, not a sentinel, in every band",
+            f"magnitude and error finite, not a sentinel, in all but at most {k} band(s)",
             names + bands.err_columns,
-            _complete(names + bands.err_columns),
-        ),
+            _at_most_missing(names, k),
+        )
+    cuts = [
+        complete,
         Cut(
             "prob_star",
             f"PS1-STRM prob_star >= {c.min_prob_star:g}",
@@ -279,14 +344,14 @@ def paper_cuts(bands: BandSet = PS1, config: CutConfig = DEFAULT_CUT_CONFIG) -> 
             "n_measurements",
             f"n_<band> >= {c.min_measurements} in every band",
             tuple(f"n_{b}" for b in names),
-            _all_at_least(tuple(f"n_{b}" for b in names), c.min_measurements),
+            _per_band(tuple(f"n_{b}" for b in names), names, lambda cols: _all_at_least(cols, c.min_measurements), allow),
             partial=True,
         ),
         Cut(
             "qf_perfect",
             f"QfPerfect >= {c.min_qf_perfect:g} in every band",
             tuple(f"qf_{b}" for b in names),
-            _all_at_least(tuple(f"qf_{b}" for b in names), c.min_qf_perfect),
+            _per_band(tuple(f"qf_{b}" for b in names), names, lambda cols: _all_at_least(cols, c.min_qf_perfect), allow),
             partial=True,
         ),
     ]
@@ -295,44 +360,58 @@ def paper_cuts(bands: BandSet = PS1, config: CutConfig = DEFAULT_CUT_CONFIG) -> 
         skip = f"colour cuts are defined for PS1 grizy; band set {bands.name!r} lacks some of g,r,i,z,y"
     lo_gi, hi_gi = c.g_i_range
     lo_zy, hi_zy = c.z_y_range
+
+    def colour(blue: str, red: str, *a) -> Callable[[pd.DataFrame], np.ndarray]:
+        fn = _colour(blue, red, *a)
+        return _excusing_missing(fn, (blue, red)) if allow else fn
+
     cuts += [
         Cut(
             "g-r",
             f"g - r <= {c.max_g_r:g}",
             ("g", "r"),
-            _colour("g", "r", None, c.max_g_r, False, False),
+            colour("g", "r", None, c.max_g_r, False, False),
             skip_reason=skip,
         ),
         Cut(
             "g-i",
             f"{lo_gi:g} < g - i < {hi_gi:g}",
             ("g", "i"),
-            _colour("g", "i", lo_gi, hi_gi, True, True),
+            colour("g", "i", lo_gi, hi_gi, True, True),
             skip_reason=skip,
         ),
         Cut(
             "z-y",
             f"{lo_zy:g} < z - y < {hi_zy:g}",
             ("z", "y"),
-            _colour("z", "y", lo_zy, hi_zy, True, True),
+            colour("z", "y", lo_zy, hi_zy, True, True),
             skip_reason=skip,
         ),
         Cut(
             "i-y",
             f"i - y > {c.min_i_y:g}",
             ("i", "y"),
-            _colour("i", "y", c.min_i_y, None, True, False),
+            colour("i", "y", c.min_i_y, None, True, False),
             skip_reason=skip,
         ),
         Cut(
             "errors",
             f"0 < <band>_err <= {c.max_err:g} in every band",
             bands.err_columns,
-            _positive_at_most(bands.err_columns, c.max_err),
+            _per_band(bands.err_columns, names, lambda cols: _positive_at_most(cols, c.max_err), allow),
             explain=_nonpositive_note,
         ),
     ]
     return cuts
+
+
+def missing_band_counts(df: pd.DataFrame, bands: BandSet) -> dict[str, Any]:
+    """How many rows lack each band and how many lack at least one (for the funnel of ``--allow-missing``)."""
+    per = {b: band_missing(df, b) for b in bands.names}
+    anyb = np.zeros(len(df), dtype=bool)
+    for v in per.values():
+        anyb |= v
+    return {"n_rows_with_missing": int(anyb.sum()), "per_band": {b: int(v.sum()) for b, v in per.items()}}
 
 
 def apply_cuts(df: pd.DataFrame, cuts: list[Cut]) -> tuple[pd.DataFrame, Funnel]:

@@ -10,7 +10,7 @@ from core.catalog import band_set_of
 from core.cli._io import output_dir, read_catalog_parquet
 from core.cli._tensorflow import start_tensorflow
 from core.errors import ConfigError
-from core.models.base import TrainConfig
+from core.models.base import TrainConfig, model_class
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,13 +27,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("catalog", help="Parquet catalog in the sedscape contract (complete photometry)")
     p.add_argument("--out", required=True, help="model directory to create")
-    p.add_argument("--model", default="lstm-ae", help="lstm-ae (default), dense-ae or pca")
+    p.add_argument(
+        "--model", default="lstm-ae", help="lstm-ae (default), dense-ae, pca or masked-ae (masked-band pretraining)"
+    )
     p.add_argument("--runs", type=int, default=5, help="number of runs (default 5)")
     p.add_argument("--seed", type=int, default=41, help="base seed: run r uses seed + r - 1 (default 41)")
-    p.add_argument("--max-epochs", type=int, default=d.max_epochs)
-    p.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience in epochs")
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.learning_rate, help="Adam learning rate")
+    # Defaults are the model's own (the paper's for lstm-ae/dense-ae), shown for the LSTM-AE.
+    p.add_argument("--max-epochs", type=int, default=None, help=f"default {d.max_epochs} (lstm-ae)")
+    p.add_argument("--patience", type=int, default=None, help=f"early-stopping patience in epochs (default {d.patience})")
+    p.add_argument("--batch-size", type=int, default=None, help=f"default {d.batch_size} (lstm-ae)")
+    p.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default {d.learning_rate} for lstm-ae)")
     p.add_argument("--limit", type=int, default=None, help="train on the first N rows only (quick trials)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing model directory")
     p.set_defaults(func=run)
@@ -42,11 +45,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from core.training import train_runs
 
+    # The model's own defaults (the paper's for lstm-ae); looking the model up imports TensorFlow, quietly.
+    start_tensorflow(args.verbose)
+    d = model_class(args.model).default_config()
     config = TrainConfig(
-        max_epochs=args.max_epochs,
-        patience=args.patience,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
+        max_epochs=d.max_epochs if args.max_epochs is None else args.max_epochs,
+        patience=d.patience if args.patience is None else args.patience,
+        batch_size=d.batch_size if args.batch_size is None else args.batch_size,
+        learning_rate=d.learning_rate if args.lr is None else args.lr,
         seed=args.seed,
     )
     if args.runs < 1:
