@@ -26,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threshold", type=float, default=0.05, help="anomaly threshold in magnitudes (default 0.05)")
     p.add_argument("--run", type=int, default=None, help="run to use (default: the card's chosen run)")
     p.add_argument("--chunk-size", type=int, default=500_000, help="stars per model call")
+    p.add_argument("--detections", default=None, metavar="DET.parquet",
+                   help="epoch table of CATALOG's stars; required for an mm-vae model")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     p.set_defaults(func=run)
 
@@ -37,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+    from core.multimodal import is_multimodal_dir
+
+    if is_multimodal_dir(args.model):
+        return run_multimodal(args, out)
     model = TrainedModel.load(args.model, run=args.run)
     df = read_parquet(args.catalog)
     t0 = time.perf_counter()
@@ -51,5 +57,28 @@ def run(args: argparse.Namespace) -> int:
     counts = scored.loc[scored["anomaly"], "res_band"].value_counts()
     if n_anom:
         print("worst band of anomalies: " + ", ".join(f"{b} {int(counts.get(b, 0)):,}" for b in model.bands.names))
+    print(f"wrote {out}")
+    return 0
+
+
+def run_multimodal(args: argparse.Namespace, out: Path) -> int:
+    from core.catalog import read_parquet, write_parquet
+    from core.epochs import read_epochs
+    from core.errors import ConfigError
+    from core.multimodal import MultiModalModel, score_multimodal
+
+    if not args.detections:
+        raise ConfigError(f"{args.model} is an mm-vae model: pass --detections DET.parquet")
+    model = MultiModalModel.load(args.model, run=args.run)
+    df = read_parquet(args.catalog)
+    epochs = read_epochs(args.detections, model.bands)
+    t0 = time.perf_counter()
+    scored = score_multimodal(df, epochs, model, progress=sys.stderr.isatty(), source=args.detections)
+    seconds = time.perf_counter() - t0
+    write_parquet(scored, out, overwrite=args.overwrite)
+    n_anom = int(scored["mm_anomaly"].sum())
+    print(f"scored {len(scored):,} stars with mm-vae run {model.run} in {seconds:.1f} s; "
+          f"{int(scored['mm_has_lc'].sum()):,} with a folded light curve")
+    print(f"multi-modal anomalies (score > {model.card['anomaly']['threshold']:.2f}): {n_anom:,}")
     print(f"wrote {out}")
     return 0

@@ -135,7 +135,7 @@ def register(cls: type[Autoencoder]) -> type[Autoencoder]:
     return cls
 
 
-BUILTIN_MODEL_MODULES = ("core.models.lstm_ae", "core.models.dense_ae", "core.models.pca")
+BUILTIN_MODEL_MODULES = ("core.models.lstm_ae", "core.models.dense_ae", "core.models.pca", "core.models.mm_vae")
 
 
 def load_builtin_models() -> dict[str, type[Autoencoder]]:
@@ -155,6 +155,9 @@ def build_model(name: str, n_bands: int, seed: int = 41) -> Autoencoder:
         cls = MODELS[name]
     except KeyError:
         raise ConfigError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}") from None
+    if getattr(cls, "needs_epochs", False):
+        raise ConfigError(f"model {name!r} learns from light curves too: train it with "
+                          "`sedscape train CATALOG --model mm-vae --detections DET.parquet` (core.multimodal)")
     return cls(n_bands=n_bands, seed=seed)
 
 
