@@ -403,12 +403,17 @@ def score_multimodal(
     *,
     progress: bool = False,
     source: str = "detections",
+    features: LightCurveFeatures | None = None,
 ) -> pd.DataFrame:
-    """A copy of ``catalog`` with the multi-modal columns (see the module docstring)."""
+    """A copy of ``catalog`` with the multi-modal columns (see the module docstring); ``features`` already
+    extracted from the same catalog and epochs (e.g. by training) are reused instead of recomputed."""
     validate_catalog(catalog, model.bands, source="catalog", require_complete=True)
     t = time.perf_counter()
-    packed, ep_info = prepare_epochs(catalog, epochs, model.bands, source)
-    feats = model.features(packed, progress)
+    if features is not None and np.array_equal(features.obj_ids, catalog["obj_id"].to_numpy(np.int64)):
+        feats, ep_info = features, {"features": "reused"}
+    else:
+        packed, ep_info = prepare_epochs(catalog, epochs, model.bands, source)
+        feats = model.features(packed, progress)
     t_feat = time.perf_counter() - t
     t = time.perf_counter()
     inputs = model.inputs(catalog, feats)
