@@ -95,11 +95,12 @@ def cadence(
     n_seasons = int(np.ceil(cfg.years)) + 1
     opp0 = MJD_MARCH_EQUINOX_2010 + ((ra[star[first]] + 180.0) % 360.0) / 360.0 * YEAR
     opp0 -= YEAR * np.ceil((opp0 - cfg.start_mjd) / YEAR)  # the last opposition before the survey
-    season = rng.integers(0, n_seasons, n_pairs) * YEAR
-    day = opp0 + season + rng.uniform(-cfg.season_half_width_d, cfg.season_half_width_d, n_pairs)
-    # Outside the survey window: fold back in by whole years (keeps the season structure).
-    day = np.where(day < cfg.start_mjd, day + YEAR, day)
-    day = np.where(day > cfg.end_mjd, day - YEAR * np.ceil((day - cfg.end_mjd) / YEAR), day)
+    day = np.full(n_pairs, -np.inf)
+    todo = np.arange(n_pairs)
+    while todo.size:  # redraw the nights that fall outside the survey window
+        day[todo] = (opp0[todo] + rng.integers(0, n_seasons, todo.size) * YEAR
+                     + rng.uniform(-cfg.season_half_width_d, cfg.season_half_width_d, todo.size))
+        todo = todo[(day[todo] < cfg.start_mjd) | (day[todo] > cfg.end_mjd - 1)]
     night = np.floor(day) + cfg.night_mjd_fraction + rng.normal(0, cfg.night_scatter_d, n_pairs)
     mjd = np.empty(len(star))
     mjd[first] = night
