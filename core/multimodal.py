@@ -28,7 +28,15 @@ import numpy as np
 import pandas as pd
 
 from core.bands import PS1, BandSet
-from core.card import CARD_NAME, ModelCard, RunRecord, bands_meta, catalog_fingerprint, choose_run, package_versions
+from core.card import (
+    CARD_NAME,
+    ModelCard,
+    RunRecord,
+    bands_meta,
+    catalog_fingerprint,
+    choose_run,
+    package_versions,
+)
 from core.catalog import validate_catalog
 from core.epochs import PackedEpochs, clean_epochs, pack_epochs, validate_epochs
 from core.errors import CatalogError, ConfigError, ModelError
@@ -474,7 +482,7 @@ def folded_reconstruction(model: MultiModalModel, catalog_row: pd.DataFrame, epo
         r = enc["lc"]["rec"][0].reshape(n_b, n_p) * float(f.scale[0])
         obs = f.mag[0] * float(f.scale[0])
         means = {}
-        for b, name in enumerate(model.bands.names):
+        for name in model.bands.names:
             sel = epochs["band"].astype(str).to_numpy() == name
             if sel.any():
                 w = 1.0 / np.maximum(epochs["mag_err"].to_numpy(float)[sel], 1e-4) ** 2

@@ -61,7 +61,6 @@ class PeriodConfig:
 
 
 def _kernels():
-    import numba
     from numba import njit, prange
 
     @njit(cache=True, fastmath=True)
@@ -177,7 +176,6 @@ def _kernels():
         df = freqs[1] - freqs[0] if len(freqs) > 1 else 1.0
         _star_power(lo, hi, t, y, w, freqs[0], df, len(freqs), out)
 
-    numba.config  # keep the import used
     return search, grid
 
 
@@ -283,10 +281,11 @@ def multiband_power(packed: PackedEpochs, k: int, freqs: np.ndarray) -> np.ndarr
     freqs = np.asarray(freqs, float)
     if len(freqs) > 1 and not np.allclose(np.diff(freqs), freqs[1] - freqs[0], rtol=1e-6, atol=1e-12):
         raise ConfigError("multiband_power needs a regular frequency grid")
-    t, y, w = _centred(packed)
+    one = packed.subset(np.array([int(k)]))
+    t, y, w = _centred(one)
     _, grid = _get_kernels()
     out = np.empty(len(freqs))
-    grid(packed.band_start, t, y, w, int(k), freqs, out)
+    grid(one.band_start, t, y, w, 0, freqs, out)
     return out
 
 
