@@ -31,6 +31,7 @@ from core.bands import PS1, BandSet
 from core.card import (
     CARD_NAME,
     ModelCard,
+    ModelInfo,
     RunRecord,
     bands_meta,
     catalog_fingerprint,
@@ -153,7 +154,11 @@ class MultiModalModel:
         from core.card import read_card
 
         model_dir = Path(model_dir)
-        card = read_card(model_dir)
+        read_card(model_dir)  # the checks every card passes; the mm-vae keys beyond them are read below
+        card = json.loads((model_dir / CARD_NAME).read_text())
+        missing = [k for k in ("inputs", "anomaly", "map") if k not in card]
+        if missing:
+            raise ModelError(f"{model_dir / CARD_NAME}: an mm-vae card needs {', '.join(missing)}")
         if card["model"].get("name") != MM_NAME:
             raise ModelError(f"{model_dir} holds a {card['model'].get('name')!r} model, not {MM_NAME!r}")
         run = int(card["chosen_run"]) if run is None else int(run)
@@ -203,9 +208,9 @@ class MultiModalModel:
 
 
 def _bands_from_card(card: dict[str, Any]) -> BandSet:
-    from core.card import card_bands
+    from core.catalog import _bandset_from_meta
 
-    return card_bands(card)
+    return _bandset_from_meta(card["bands"])
 
 
 def _rec_errors(inputs: dict[str, Triple], enc: dict[str, Any], floors: dict[str, float]) -> dict[str, np.ndarray]:
@@ -341,11 +346,10 @@ def train_multimodal(
                              "umap_version": _version("umap-learn")})
         secs["map"] = time.perf_counter() - t
         card = ModelCard(
-            model={"name": MM_NAME, "class": "core.models.mm_vae.MultiModalVAE", "architecture": best.architecture(),
-                   "n_bands": len(bands), "latent_dim": best.latent_dim, "modalities": list(MODALITIES)},
+            model=ModelInfo(MM_NAME, "core.models.mm_vae.MultiModalVAE", best.architecture(), len(bands)),
             bands=bands_meta(bands),
-            config=config.to_dict() | {"runs": runs, "seed": seed},
-            catalog=catalog_fingerprint(catalog, bands, source) | {"detections": detections_source, **ep_info},
+            config=config.to_dict() | {"runs": runs, "seed": seed, "latent_dim_total": best.latent_dim},
+            catalog=catalog_fingerprint(catalog, bands, source),
             runs=records, chosen_run=chosen, rotations={},
             split={"method": "core.training.split_indices (80/16/4, random_state = seed + run - 1)",
                    "seeds": [rec.split_seed for rec in records]},
@@ -363,6 +367,7 @@ def train_multimodal(
                 calib[k] = [med, float(1.4826 * np.median(np.abs(v - med)))]
         score = _combine(parts, calib)
         card.update({
+            "detections": {"source": detections_source, **ep_info},
             "inputs": {"sed_standardiser": std.to_dict(), "period_config": period_config.__dict__,
                        "modalities": {k: int(inputs[k][0].shape[1]) for k in MODALITIES}},
             "map": map_info,
