@@ -73,6 +73,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--max-epochs", type=int, default=60)
     ap.add_argument("--map", default="umap", choices=("umap", "none"))
+    ap.add_argument("--reuse", type=Path, default=None, metavar="DIR",
+                    help="take catalog.parquet and det.parquet from an earlier run's DIR instead of a new mock")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -86,17 +88,23 @@ def main() -> None:
     from core.scoring import TrainedModel, score_catalog
 
     res: dict = {"args": {k: str(v) for k, v in vars(args).items()}, "seconds": {}}
-    t = time.perf_counter()
-    sky = generate_mock_sky(args.stars, args.seed)
-    res["seconds"]["mock_sky"] = time.perf_counter() - t
-    res["sky_var_counts"] = sky["true_var_class"].astype(str).value_counts().to_dict()
-    cat = sample(sky, args.cap, args.constant, args.seed)
-    del sky
-    t = time.perf_counter()
-    det = make_epochs(cat, args.seed, EpochConfig(n_constant=-1))
-    res["seconds"]["epochs"] = time.perf_counter() - t
-    write_parquet(cat, args.out / "catalog.parquet", overwrite=True)
-    write_epochs(det, args.out / "det.parquet", overwrite=True)
+    if args.reuse is not None:
+        from core.catalog import read_parquet
+        from core.epochs import read_epochs
+
+        cat, det = read_parquet(args.reuse / "catalog.parquet"), read_epochs(args.reuse / "det.parquet")
+    else:
+        t = time.perf_counter()
+        sky = generate_mock_sky(args.stars, args.seed)
+        res["seconds"]["mock_sky"] = time.perf_counter() - t
+        res["sky_var_counts"] = sky["true_var_class"].astype(str).value_counts().to_dict()
+        cat = sample(sky, args.cap, args.constant, args.seed)
+        del sky
+        t = time.perf_counter()
+        det = make_epochs(cat, args.seed, EpochConfig(n_constant=-1))
+        res["seconds"]["epochs"] = time.perf_counter() - t
+        write_parquet(cat, args.out / "catalog.parquet", overwrite=True)
+        write_epochs(det, args.out / "det.parquet", overwrite=True)
     res["n_stars"], res["n_detections"] = len(cat), len(det)
     res["sample_counts"] = cat["true_var_class"].astype(str).value_counts().to_dict()
     print(f"{len(cat):,} stars, {len(det):,} detections", res["sample_counts"], flush=True)

@@ -64,6 +64,7 @@ REFERENCE_NAME = "reference.npz"
 KNN_K = 10
 ANOMALY_QUANTILE = 0.99
 MIN_ROWS = 50
+SCALE_ERR = 0.03  # uncertainty given to the log scales (amplitude, period) appended to the dm-dt and folded inputs
 
 
 def latent_columns(n: int = 15) -> list[str]:
@@ -107,10 +108,25 @@ def build_inputs(
     n = len(catalog)
     n_dm = d.prob.shape[2]
     dmask = (d.col_mask & d.band_mask[:, :, None])[:, :, None, :].repeat(n_dm, axis=2)
-    dm = (d.prob.reshape(n, -1), np.broadcast_to(d.unc[:, :, None, :], d.prob.shape).reshape(n, -1),
-          dmask.reshape(n, -1).astype(np.float32))
+    # The seed's dm-dt images are of standardised magnitudes; the scales divided out (log10 of each band's
+    # standard deviation, mapped from [-2.5, 0.5] onto [0, 1] for the decoder's sigmoid) go in beside them,
+    # so the dm-dt view still knows how much a star varies.
+    log_std = np.log10(np.maximum(d.scale, 1e-4)) if d.scale is not None else np.zeros(d.band_mask.shape)
+    sc = np.clip((log_std + 2.5) / 3.0, 0.0, 1.0)
+    dm = (np.concatenate([d.prob.reshape(n, -1), sc], axis=1).astype(np.float32),
+          np.concatenate([np.broadcast_to(d.unc[:, :, None, :], d.prob.shape).reshape(n, -1),
+                          np.full(sc.shape, SCALE_ERR)], axis=1).astype(np.float32),
+          np.concatenate([dmask.reshape(n, -1), d.band_mask], axis=1).astype(np.float32))
+    # Likewise the folded curve is divided by its range and folded at twice its period: log10 of both go
+    # in beside the curve (masked with it).
     f = features.folded
-    lc = (f.mag.reshape(n, -1), f.err.reshape(n, -1), f.mask.reshape(n, -1).astype(np.float32))
+    has = f.mask.any(axis=(1, 2))
+    period = features.periods["period"]
+    extra = np.stack([np.where(has, np.log10(np.where(has, period, 1.0)), 0.0),
+                      np.where(has, np.log10(np.maximum(f.scale, 1e-4)), 0.0)], axis=1)
+    lc = (np.concatenate([f.mag.reshape(n, -1), extra], axis=1).astype(np.float32),
+          np.concatenate([f.err.reshape(n, -1), np.full(extra.shape, SCALE_ERR)], axis=1).astype(np.float32),
+          np.concatenate([f.mask.reshape(n, -1), np.repeat(has[:, None], 2, axis=1)], axis=1).astype(np.float32))
     return {"sed": sed, "dmdt": dm, "lc": lc}, standardiser
 
 
@@ -484,7 +500,7 @@ def folded_reconstruction(model: MultiModalModel, catalog_row: pd.DataFrame, epo
         folded["phase"] = np.mod(folded["phase"] - float(f.shift[0]) + 0.5 / n_p, 1.0)
     rec = None
     if enc["lc"]["present"][0]:
-        r = enc["lc"]["rec"][0].reshape(n_b, n_p) * float(f.scale[0])
+        r = enc["lc"]["rec"][0][: n_b * n_p].reshape(n_b, n_p) * float(f.scale[0])
         obs = f.mag[0] * float(f.scale[0])
         means = {}
         for name in model.bands.names:

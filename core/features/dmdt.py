@@ -5,7 +5,8 @@ at 1 / (4e-4, 1e-3, 1/500, 1/200, 1e-2, 1/50, 1/20, 0.5, 3, 8, 25) days (10 bins
 differences go to the first and last bin), and |dm| of magnitudes standardised by the band's mean
 and standard deviation in 20 bins from 0 to 3 (the last one open). Each dt column is normalised to
 p(dm | dt), with an uncertainty sqrt(1 / pairs in the column); empty columns are masked, and so is a
-band with fewer than 2 detections or no scatter.
+band with fewer than 2 detections or no scatter. The standard deviation that was divided out is kept
+(``scale``): the seed's standardisation removes the amplitude, which the model gets back from it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class DmDt:
     unc: np.ndarray
     col_mask: np.ndarray
     band_mask: np.ndarray
+    scale: np.ndarray | None = None  # (n, bands) the standard deviation divided out (mag); 0 where masked
 
     @property
     def star_mask(self) -> np.ndarray:
@@ -44,7 +46,7 @@ def _kernel():
     from numba import njit, prange
 
     @njit(cache=True, parallel=True)
-    def run(band_start, t, m, e, dt_edges, dm_edges, standardise, counts, band_ok):  # pragma: no cover
+    def run(band_start, t, m, e, dt_edges, dm_edges, standardise, counts, band_ok, band_std):  # pragma: no cover
         n_obj, nb1 = band_start.shape
         n_dt = len(dt_edges) - 1
         n_dm = len(dm_edges) - 1
@@ -70,6 +72,7 @@ def _kernel():
                 if scale <= 0.0:
                     continue
                 band_ok[k, b] = True
+                band_std[k, b] = std
                 for i in range(lo, hi):
                     if e[i] >= 5.0:
                         continue
@@ -105,11 +108,12 @@ def dmdt(
     n_dt, n_dm = len(dt_edges) - 1, len(dm_edges) - 1
     counts = np.zeros((packed.n_objects, n_b, n_dm, n_dt))
     band_ok = np.zeros((packed.n_objects, n_b), bool)
+    band_std = np.zeros((packed.n_objects, n_b))
     if packed.n_objects:
         _RUN(packed.band_start, packed.mjd, packed.mag, packed.err, np.asarray(dt_edges, float), np.asarray(dm_edges, float),
-             standardise, counts, band_ok)
+             standardise, counts, band_ok, band_std)
     col = counts.sum(axis=2)
     with np.errstate(invalid="ignore", divide="ignore"):
         prob = np.where(col[:, :, None, :] > 0, counts / col[:, :, None, :], 0.0)
         unc = np.where(col > 0, np.sqrt(1.0 / col), 0.0)
-    return DmDt(prob.astype(np.float32), unc.astype(np.float32), col > 0, band_ok)
+    return DmDt(prob.astype(np.float32), unc.astype(np.float32), col > 0, band_ok, band_std.astype(np.float32))

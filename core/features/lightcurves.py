@@ -318,7 +318,7 @@ def extract_features(
     if not parts:
         raise ValueError("no stars")
     periods = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
-    dd = DmDt(*(np.concatenate([getattr(p[1], f) for p in parts]) for f in ("prob", "unc", "col_mask", "band_mask")))
+    dd = DmDt(*(np.concatenate([getattr(p[1], f) for p in parts]) for f in ("prob", "unc", "col_mask", "band_mask", "scale")))
     fc = FoldedCurves(*(np.concatenate([getattr(p[2], f) for p in parts])
                         for f in ("mag", "err", "mask", "scale", "shift", "t0")), parts[0][2].phase_grid)
     summ = pd.concat([p[3] for p in parts], ignore_index=True)

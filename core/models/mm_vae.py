@@ -1,7 +1,8 @@
 """The seed's multi-modal representation (Huijse et al. 2025): three VAEs, one per view of a star.
 
-Each modality (``sed``: the four dereddened colours with their errors; ``dmdt``: the dm-dt images;
-``lc``: the folded light curve on a phase grid) has its own VAE with a 5-D latent space. Inputs come
+Each modality (``sed``: the four dereddened colours with their errors; ``dmdt``: the dm-dt images and
+the per-band scales they were standardised by; ``lc``: the folded light curve on a phase grid with log
+period and log range) has its own VAE with a 5-D latent space (inputs: :func:`core.multimodal.build_inputs`). Inputs come
 as ``(x, err, mask)`` triples of shape (N, D): the encoder sees the masked values and the mask; the
 loss is a Gaussian negative log-likelihood with variance err^2 + s^2 (s a learned floor per modality)
 summed over the unmasked entries and divided by their number, plus beta times the KL divergence,

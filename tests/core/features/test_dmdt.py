@@ -30,6 +30,7 @@ def test_three_epochs_by_hand():
     assert d.col_mask[0, 0].tolist() == [True, False, False, False, True, False, False, False, False, False]
     assert np.isclose(d.unc[0, 0, 4], np.sqrt(1 / 2)) and d.unc[0, 0, 1] == 0
     assert d.band_mask[0].tolist() == [True, False, False, False, False]
+    assert d.scale[0, 0] == 1.0 and (d.scale[0, 1:] == 0).all()  # the standard deviation divided out
 
 
 def test_empty_and_flat_bands_are_masked():
