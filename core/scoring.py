@@ -18,7 +18,7 @@ import pandas as pd
 from core.bands import BandSet
 from core.card import CARD_NAME, ModelCard, card_sha256, read_card
 from core.catalog import band_set_of, bandset_to_meta, read_parquet
-from core.errors import BandMismatchError, CatalogError, ModelError
+from core.errors import BandMismatchError, CatalogError, ConfigError, ModelError
 from core.latent import Rotation
 from core.models.base import Autoencoder, model_class, scale, unscale
 from core.training import STATE_TABLE_NAME
@@ -198,6 +198,26 @@ def _check_complete(df: pd.DataFrame, bands: BandSet) -> None:
         )
 
 
+def _warn_if_not_dereddened(df: pd.DataFrame, bands: BandSet) -> None:
+    """Models are trained on dereddened magnitudes; say so when the catalog's metadata says it is not."""
+    from core.extinction import is_dereddened
+
+    if is_dereddened(df, bands):
+        return
+    meta = df.attrs.get("sedscape", {})
+    if "dereddened" in meta:
+        why = f"its metadata has 'dereddened': {meta['dereddened']!r}"
+        if meta.get("dereddening_skipped"):
+            why += f" ('dereddening_skipped': {meta['dereddening_skipped']!r})"
+    else:
+        why = "its metadata has no 'dereddened' entry (it did not come through `sedscape ingest`)"
+    log.warning(
+        "the catalog was not dereddened: %s; residuals then include interstellar reddening "
+        "(ingest it with E(B-V): `sedscape ingest FILE --ebv sfd` or an ebv column)",
+        why,
+    )
+
+
 def score_catalog(
     df: pd.DataFrame,
     model: TrainedModel,
@@ -209,15 +229,21 @@ def score_catalog(
     """A copy of ``df`` with :func:`scored_columns` added; metadata records the model and threshold."""
     if not threshold > 0:
         raise CatalogError(f"threshold must be a positive magnitude, got {threshold}")
+    if int(chunk_size) != chunk_size or chunk_size < 1:
+        raise ConfigError(f"chunk_size must be a whole number of stars >= 1, got {chunk_size!r}")
+    chunk_size = int(chunk_size)
+    if len(df) == 0:
+        raise CatalogError("the catalog has no rows; there is nothing to score")
     bands = model.bands
     check_bands(df, bands)
     _check_complete(df, bands)
+    _warn_if_not_dereddened(df, bands)
     mags = df[list(bands.names)].to_numpy(dtype=np.float64)
     errs = df[list(bands.err_columns)].to_numpy(dtype=np.float64)
     n = len(df)
-    latent = np.empty((n, 2), dtype=np.float64)
-    rec = np.empty((n, len(bands)), dtype=np.float64)
-    starts = range(0, n, max(1, int(chunk_size)))
+    latent = np.full((n, 2), np.nan, dtype=np.float64)
+    rec = np.full((n, len(bands)), np.nan, dtype=np.float64)
+    starts = range(0, n, chunk_size)
     from tqdm.auto import tqdm
 
     with tqdm(total=n, unit="star", desc="scoring", disable=not progress) as bar:

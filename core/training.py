@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.atomic import partial_path, remove_stale_partials
 from core.bands import PS1, BandSet
 from core.card import (
     CARD_NAME,
@@ -144,7 +145,8 @@ def _prepare_out_dir(out_dir: Path, overwrite: bool) -> Path:
                 f"{out_dir} is not a sedscape model directory (no {CARD_NAME}); refusing to replace it "
                 "even with --overwrite"
             )
-    staging = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
+    remove_stale_partials(out_dir)  # left by a run that was killed outright
+    staging = partial_path(out_dir)
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from core.cli._io import output_dir, output_file
 from core.errors import CatalogError, ConfigError, OutputExistsError
 
 PS1_EPILOG = """\
@@ -93,7 +93,7 @@ def run_ps1(args: argparse.Namespace) -> int:
     from core.catalog import write_parquet
     from core.pipeline import select
 
-    out = Path(args.out)
+    out = output_dir(args.out)
     raw_path, sel_path = out / "ps1_raw.parquet", out / "ps1_selected.parquet"
     for p in (raw_path, sel_path):
         if p.exists() and not args.overwrite:
@@ -136,9 +136,7 @@ def run_cutout(args: argparse.Namespace) -> int:
     from core.archives.cache import atomic_write_bytes
     from core.archives.cutouts import fetch_cutout
 
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:
-        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+    out = output_file(args.out, overwrite=args.overwrite)
     cut = fetch_cutout(args.ra, args.dec, size=args.size, filters=args.filters)
     atomic_write_bytes(out, cut.data)
     if cut.placeholder:
@@ -152,11 +150,10 @@ def run_detections(args: argparse.Namespace) -> int:
     from core.archives.config import archive_config
     from core.archives.ps1_detections import DetectionFetcher
     from core.catalog import read_parquet
+    from core.cli._io import output_file
     from core.epochs import validate_epochs, write_epochs
 
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:
-        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it (the downloaded parts are kept)")
+    out = output_file(args.out, overwrite=args.overwrite)
     ids = read_parquet(args.catalog, columns=["obj_id"])["obj_id"].to_numpy()
     overrides = {"max_workers": args.workers} if args.workers else {}
     fetcher = DetectionFetcher(out.with_name(out.name + ".parts"), ids, chunk_size=args.chunk_size,

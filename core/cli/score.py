@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-from core.errors import OutputExistsError
+from core.cli._io import input_dir, output_file, read_catalog_parquet
+from core.cli._tensorflow import start_tensorflow
+from core.errors import CatalogError, ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,18 +34,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.catalog import read_parquet, write_parquet
+    from core.catalog import write_parquet
     from core.scoring import TrainedModel, score_catalog
 
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:
-        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+    out = output_file(args.out, overwrite=args.overwrite)
+    input_dir(args.model)
     from core.multimodal import is_multimodal_dir
 
     if is_multimodal_dir(args.model):
         return run_multimodal(args, out)
+    if args.chunk_size < 1:
+        raise ConfigError(f"--chunk-size must be at least 1 star, got {args.chunk_size}")
+    if not args.threshold > 0:
+        raise ConfigError(f"--threshold must be a positive magnitude, got {args.threshold}")
+    df = read_catalog_parquet(args.catalog, "score")
+    if len(df) == 0:
+        raise CatalogError(f"{args.catalog}: the catalog has no rows; nothing to score, nothing written")
+    start_tensorflow(args.verbose)
     model = TrainedModel.load(args.model, run=args.run)
-    df = read_parquet(args.catalog)
     t0 = time.perf_counter()
     scored = score_catalog(
         df, model, threshold=args.threshold, chunk_size=args.chunk_size, progress=sys.stderr.isatty()
@@ -61,16 +68,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_multimodal(args: argparse.Namespace, out: Path) -> int:
-    from core.catalog import read_parquet, write_parquet
+def run_multimodal(args: argparse.Namespace, out) -> int:
+    from core.catalog import write_parquet
     from core.epochs import read_epochs
-    from core.errors import ConfigError
     from core.multimodal import MultiModalModel, score_multimodal
 
     if not args.detections:
         raise ConfigError(f"{args.model} is an mm-vae model: pass --detections DET.parquet")
+    df = read_catalog_parquet(args.catalog, "score")
+    start_tensorflow(args.verbose)
     model = MultiModalModel.load(args.model, run=args.run)
-    df = read_parquet(args.catalog)
     epochs = read_epochs(args.detections, model.bands)
     t0 = time.perf_counter()
     scored = score_multimodal(df, epochs, model, progress=sys.stderr.isatty(), source=args.detections)

@@ -6,7 +6,10 @@ import argparse
 import sys
 
 from core.card import RunRecord
-from core.catalog import band_set_of, read_parquet
+from core.catalog import band_set_of
+from core.cli._io import output_dir, read_catalog_parquet
+from core.cli._tensorflow import start_tensorflow
+from core.errors import ConfigError
 from core.models.base import TrainConfig
 from core.models.mm_vae import VAEConfig
 
@@ -49,12 +52,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.model == "mm-vae" or args.detections:
         return run_multimodal(args)
-    df = read_parquet(args.catalog)
-    bands = band_set_of(df)
-    if args.limit:
-        attrs = df.attrs
-        df = df.iloc[: args.limit].reset_index(drop=True)
-        df.attrs = attrs
     d = TrainConfig()
     config = TrainConfig(
         max_epochs=args.max_epochs or d.max_epochs,
@@ -63,6 +60,18 @@ def run(args: argparse.Namespace) -> int:
         learning_rate=args.lr or d.learning_rate,
         seed=args.seed,
     )
+    if args.runs < 1:
+        raise ConfigError(f"--runs must be at least 1, got {args.runs}")
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError(f"--limit must be at least 1 row, got {args.limit}")
+    output_dir(args.out, overwrite=args.overwrite)
+    df = read_catalog_parquet(args.catalog, "train")
+    bands = band_set_of(df)
+    if args.limit:
+        attrs = df.attrs
+        df = df.iloc[: args.limit].reset_index(drop=True)
+        df.attrs = attrs
+    start_tensorflow(args.verbose)
     tty = sys.stderr.isatty()
     print(f"training {args.runs} x {args.model} on {len(df):,} stars, bands {''.join(bands.names)}")
 
@@ -96,12 +105,14 @@ def run_multimodal(args: argparse.Namespace) -> int:
     import time
 
     from core.epochs import read_epochs
-    from core.errors import ConfigError
     from core.multimodal import train_multimodal
 
     if args.model != "mm-vae" or not args.detections:
         raise ConfigError("--detections goes with --model mm-vae (and mm-vae needs --detections DET.parquet)")
-    df = read_parquet(args.catalog)
+    if args.runs < 1:
+        raise ConfigError(f"--runs must be at least 1, got {args.runs}")
+    output_dir(args.out, overwrite=args.overwrite)
+    df = read_catalog_parquet(args.catalog, "train")
     bands = band_set_of(df)
     if args.limit:
         attrs = df.attrs
@@ -113,6 +124,7 @@ def run_multimodal(args: argparse.Namespace) -> int:
                        patience=v.patience if args.patience is None else args.patience,
                        batch_size=args.batch_size or v.batch_size, learning_rate=args.lr or v.learning_rate,
                        seed=args.seed)
+    start_tensorflow(args.verbose)
     print(f"training {args.runs} x mm-vae on {len(df):,} stars and {len(epochs):,} detections")
     t0 = time.perf_counter()
     result = train_multimodal(df, epochs, args.out, bands, runs=args.runs, seed=args.seed, config=config,
