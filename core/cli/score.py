@@ -38,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="make this model the default (bare column names); the previous default moves behind its key",
     )
+    p.add_argument("--detections", default=None, metavar="DET.parquet",
+                   help="epoch table of CATALOG's stars; required for an mm-vae model")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     p.set_defaults(func=run)
 
@@ -49,6 +51,10 @@ def run(args: argparse.Namespace) -> int:
 
     out = output_file(args.out, overwrite=args.overwrite)
     input_dir(args.model)
+    from core.multimodal import is_multimodal_dir
+
+    if is_multimodal_dir(args.model):
+        return run_multimodal(args, out)
     if args.chunk_size < 1:
         raise ConfigError(f"--chunk-size must be at least 1 star, got {args.chunk_size}")
     if not args.threshold > 0:
@@ -80,5 +86,28 @@ def run(args: argparse.Namespace) -> int:
     counts = scored.loc[scored[this.column("anomaly")], this.column("res_band")].value_counts()
     if n_anom:
         print("worst band of anomalies: " + ", ".join(f"{b} {int(counts.get(b, 0)):,}" for b in model.bands.names))
+    print(f"wrote {out}")
+    return 0
+
+
+def run_multimodal(args: argparse.Namespace, out) -> int:
+    from core.catalog import write_parquet
+    from core.epochs import read_epochs
+    from core.multimodal import MultiModalModel, score_multimodal
+
+    if not args.detections:
+        raise ConfigError(f"{args.model} is an mm-vae model: pass --detections DET.parquet")
+    df = read_catalog_parquet(args.catalog, "score")
+    start_tensorflow(args.verbose)
+    model = MultiModalModel.load(args.model, run=args.run)
+    epochs = read_epochs(args.detections, model.bands)
+    t0 = time.perf_counter()
+    scored = score_multimodal(df, epochs, model, progress=sys.stderr.isatty(), source=args.detections)
+    seconds = time.perf_counter() - t0
+    write_parquet(scored, out, overwrite=args.overwrite)
+    n_anom = int(scored["mm_anomaly"].sum())
+    print(f"scored {len(scored):,} stars with mm-vae run {model.run} in {seconds:.1f} s; "
+          f"{int(scored['mm_has_lc'].sum()):,} with a folded light curve")
+    print(f"multi-modal anomalies (score > {model.card['anomaly']['threshold']:.2f}): {n_anom:,}")
     print(f"wrote {out}")
     return 0

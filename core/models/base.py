@@ -173,7 +173,13 @@ def register(cls: type[Autoencoder]) -> type[Autoencoder]:
     return cls
 
 
-BUILTIN_MODEL_MODULES = ("core.models.lstm_ae", "core.models.dense_ae", "core.models.pca", "core.models.masked_ae")
+BUILTIN_MODEL_MODULES = (
+    "core.models.lstm_ae",
+    "core.models.dense_ae",
+    "core.models.pca",
+    "core.models.masked_ae",
+    "core.models.mm_vae",
+)
 
 
 def load_builtin_models() -> dict[str, type[Autoencoder]]:
@@ -190,7 +196,11 @@ def build_model(name: str, n_bands: int, seed: int = 41, **options: Any) -> Auto
 
     ``options`` are extra constructor arguments (see :meth:`Autoencoder.build_options`).
     """
-    return model_class(name)(n_bands=n_bands, seed=seed, **options)
+    cls = model_class(name)
+    if getattr(cls, "needs_epochs", False):
+        raise ConfigError(f"model {name!r} learns from light curves too: train it with "
+                          "`sedscape train CATALOG --model mm-vae --detections DET.parquet` (core.multimodal)")
+    return cls(n_bands=n_bands, seed=seed, **options)
 
 
 def model_class(name: str) -> type[Autoencoder]:
