@@ -193,7 +193,9 @@ def iter_partitions(
         yield part, read_partition(part, columns)
 
 
-def iter_chunks(path: str | Path, columns: list[str] | None = None, rows: int = 1_000_000) -> Iterator[pd.DataFrame]:
+def iter_chunks(
+    path: str | Path, columns: list[str] | None = None, rows: int = 1_000_000
+) -> Iterator[pd.DataFrame]:
     """A Parquet file (by row batches of ``rows``) or a HATS catalog (by partition) as a stream of frames."""
     if is_hats(path):
         for _, df in iter_partitions(path, columns):
@@ -235,7 +237,9 @@ def open_lsdb(path: str | Path, columns: list[str] | None = None, **kwargs: Any)
     try:
         return lsdb.open_catalog(str(path), columns=columns, **kwargs)
     except Exception as exc:  # lsdb/hats raise FileNotFoundError, ValueError, OSError...
-        raise CatalogError(f"{path}: cannot open as a HATS catalog ({exc.__class__.__name__}: {exc})") from exc
+        raise CatalogError(
+            f"{path}: cannot open as a HATS catalog ({exc.__class__.__name__}: {exc})"
+        ) from exc
 
 
 # -- writing ------------------------------------------------------------------------------------------
@@ -318,7 +322,9 @@ class HatsWriter:
         for pix, a, b in zip(values, starts, ends, strict=True):
             d = self.shard_dir / f"{int(pix)}"
             d.mkdir(exist_ok=True)
-            pq.write_table(table.take(pa.array(order[a:b])), d / f"{self.n_chunks:06d}.parquet", compression="lz4")
+            pq.write_table(
+                table.take(pa.array(order[a:b])), d / f"{self.n_chunks:06d}.parquet", compression="lz4"
+            )
         self.n_chunks += 1
         self.n_rows += len(df)
 
@@ -395,7 +401,9 @@ class HatsWriter:
         n_dup = sum(int(f.read_text()) for f in dup_dir.glob("*.txt"))
         meta_out = dict(metadata or {})
         if self.unique_id:
-            meta_out.setdefault("hats", {})[f"duplicate_{self.unique_id}_{'dropped' if self.duplicates == 'drop' else 'renumbered'}"] = n_dup
+            meta_out.setdefault("hats", {})[
+                f"duplicate_{self.unique_id}_{'dropped' if self.duplicates == 'drop' else 'renumbered'}"
+            ] = n_dup
         self.n_duplicates = n_dup
         if self.duplicates == "drop":
             self.n_rows -= n_dup
@@ -481,8 +489,7 @@ def write_hats_frame(
     """Write an in-memory catalog as HATS (the metadata merged over ``df.attrs['sedscape']``)."""
     meta = dict(df.attrs.get("sedscape", {}))
     meta.update(metadata or {})
-    writer = HatsWriter(path, partition_rows=partition_rows, overwrite=overwrite,
-                        unique_id=None)
+    writer = HatsWriter(path, partition_rows=partition_rows, overwrite=overwrite, unique_id=None)
     try:
         for start in range(0, len(df), chunk_rows):
             writer.add(df.iloc[start : start + chunk_rows])

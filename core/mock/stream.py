@@ -78,7 +78,9 @@ class StreamPlan:
     @property
     def n_drawn(self) -> int:
         total = sum(int(c.sum()) for c in self.field_counts.values())
-        return total + int(self.qso_counts.sum() + self.galaxy_counts.sum()) + sum(self.cluster_sizes.values())
+        return (
+            total + int(self.qso_counts.sum() + self.galaxy_counts.sum()) + sum(self.cluster_sizes.values())
+        )
 
     def block_rows(self) -> np.ndarray:
         """Objects drawn in each block (before the cuts)."""
@@ -100,7 +102,10 @@ def plan_blocks(
     want = max(1, math.ceil(n_pre / block_rows))
     if want <= n_l:
         edges = np.linspace(0, n_l, want + 1).round().astype(int)
-        return [SkyBlock(k, int(a), int(b), 0, n_b) for k, (a, b) in enumerate(zip(edges[:-1], edges[1:], strict=True))]
+        return [
+            SkyBlock(k, int(a), int(b), 0, n_b)
+            for k, (a, b) in enumerate(zip(edges[:-1], edges[1:], strict=True))
+        ]
     per_l = min(n_b, math.ceil(want / n_l))
     b_edges = np.linspace(0, n_b, per_l + 1).round().astype(int)
     blocks = []
@@ -121,7 +126,9 @@ class _Weights:
             mr_grid, lf = pop.lf()
             self.lf[pop.name] = (mr_grid, lf)
             for comp, w in pop.components:
-                self.cells[(pop.name, comp)] = w * galaxy.expected_counts(comp, mr_grid, lf, cfg.r_window, cfg.annulus)
+                self.cells[(pop.name, comp)] = w * galaxy.expected_counts(
+                    comp, mr_grid, lf, cfg.r_window, cfg.annulus
+                )
 
     @cached_property
     def grid(self) -> galaxy.SkyGrid:
@@ -139,7 +146,9 @@ def _area_share(grid: galaxy.SkyGrid, blk: SkyBlock) -> float:
 
 
 def _cell_of(grid: galaxy.SkyGrid, l_deg: float, b_deg: float) -> tuple[int, int]:
-    il = int(np.clip(np.searchsorted(grid.l_edges, l_deg % 360.0, side="right") - 1, 0, len(grid.l_edges) - 2))
+    il = int(
+        np.clip(np.searchsorted(grid.l_edges, l_deg % 360.0, side="right") - 1, 0, len(grid.l_edges) - 2)
+    )
     s = math.sin(math.radians(b_deg))
     ib = int(np.clip(np.searchsorted(grid.sinb_edges, s, side="right") - 1, 0, len(grid.sinb_edges) - 2))
     return il, ib
@@ -237,16 +246,45 @@ def build_block(plan: StreamPlan, weights: _Weights, blk: SkyBlock, dust_map: ga
         m = clusters_mod.draw_members(rng_cl, cl, n, max_abs_r=cfg.r_window[1] - cl.dist_mod)
         l_deg, b_deg = galaxy.icrs_to_galactic(m["ra"], m["dec"])
         batches.append(
-            _batch(m["abs_mags"], l_deg, b_deg, np.full(n, cl.dist_kpc * 1000.0), m["cls"], "cluster", cl.feh,
-                   cl.name, clusters_mod.crowding_probability(m["r_over_rh"]), ra=m["ra"], dec=m["dec"])
+            _batch(
+                m["abs_mags"],
+                l_deg,
+                b_deg,
+                np.full(n, cl.dist_kpc * 1000.0),
+                m["cls"],
+                "cluster",
+                cl.feh,
+                cl.name,
+                clusters_mod.crowding_probability(m["r_over_rh"]),
+                ra=m["ra"],
+                dec=m["dec"],
+            )
         )
     n_qso, n_gal = int(plan.qso_counts[blk.index]), int(plan.galaxy_counts[blk.index])
     l_deg, b_deg = _uniform_in_block(rng_xgal, n_qso, blk, grid)
-    batches.append(_batch(pops.qso_mags(rng_xgal, _power_law_mags(rng_xgal, n_qso, 0.6, 15.5, 22.0)), l_deg,
-                          b_deg, np.full(n_qso, np.nan), "qso", "extragalactic", np.nan))
+    batches.append(
+        _batch(
+            pops.qso_mags(rng_xgal, _power_law_mags(rng_xgal, n_qso, 0.6, 15.5, 22.0)),
+            l_deg,
+            b_deg,
+            np.full(n_qso, np.nan),
+            "qso",
+            "extragalactic",
+            np.nan,
+        )
+    )
     l_deg, b_deg = _uniform_in_block(rng_xgal, n_gal, blk, grid)
-    batches.append(_batch(pops.galaxy_mags(rng_xgal, _power_law_mags(rng_xgal, n_gal, 0.5, 15.0, 21.5)), l_deg,
-                          b_deg, np.full(n_gal, np.nan), "galaxy", "extragalactic", np.nan))
+    batches.append(
+        _batch(
+            pops.galaxy_mags(rng_xgal, _power_law_mags(rng_xgal, n_gal, 0.5, 15.0, 21.5)),
+            l_deg,
+            b_deg,
+            np.full(n_gal, np.nan),
+            "galaxy",
+            "extragalactic",
+            np.nan,
+        )
+    )
     return observe_batch(_concat(batches), cfg, dust_map, rng_obs, rng_lab, rng_misc)
 
 
@@ -256,8 +294,16 @@ def merge_funnels(funnels: list[Funnel]) -> Funnel:
         return Funnel(n_input=0)
     steps = []
     for k, s in enumerate(funnels[0].steps):
-        steps.append(FunnelStep(s.name, s.description, sum(f.steps[k].n_before for f in funnels),
-                                sum(f.steps[k].n_removed for f in funnels), s.applied, s.note))
+        steps.append(
+            FunnelStep(
+                s.name,
+                s.description,
+                sum(f.steps[k].n_before for f in funnels),
+                sum(f.steps[k].n_removed for f in funnels),
+                s.applied,
+                s.note,
+            )
+        )
     return Funnel(sum(f.n_input for f in funnels), steps, sum(f.n_output for f in funnels))
 
 
@@ -290,7 +336,9 @@ def stream_mock_sky(
 
     from core.pipeline import select
 
-    cfg = replace(config or MockConfig(), n_stars=int(n_stars), seed=int(seed), apply_selection=apply_selection)
+    cfg = replace(
+        config or MockConfig(), n_stars=int(n_stars), seed=int(seed), apply_selection=apply_selection
+    )
     summary = summary if summary is not None else StreamedSky()
     weights = _Weights(cfg)
     plan = make_plan(cfg, weights, block_rows)
@@ -372,8 +420,15 @@ def write_mock_hats(
     )
     summary = StreamedSky()
     try:
-        for df in stream_mock_sky(n_stars, seed, apply_selection=apply_selection, config=cfg,
-                                  block_rows=block_rows, summary=summary, progress=progress):
+        for df in stream_mock_sky(
+            n_stars,
+            seed,
+            apply_selection=apply_selection,
+            config=cfg,
+            block_rows=block_rows,
+            summary=summary,
+            progress=progress,
+        ):
             writer.add(df)
             del df
         writer.close(summary.meta, progress=progress)
