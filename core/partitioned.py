@@ -44,19 +44,14 @@ def is_hats(path: str | Path) -> bool:
 def output_format(path: str | Path, fmt: str = "auto") -> str:
     """``"hats"`` or ``"parquet"`` for an output ``path``: ``fmt`` if given, else what the path says.
 
-    ``auto`` means HATS when the path is an existing HATS (or any) directory or ends in ``/``, or
-    has no suffix at all; Parquet when it ends in ``.parquet``/``.pq`` or names an existing file.
+    ``auto`` means HATS when the path is an existing HATS catalog (or any directory) or ends in
+    ``/``; otherwise one Parquet file, as sedscape has always written.
     """
     if fmt not in FORMATS:
         raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if fmt != "auto":
         return fmt
-    p = Path(path)
-    if p.is_dir() or str(path).endswith("/"):
-        return "hats"
-    if p.suffix.lower() in (".parquet", ".pq") or p.is_file():
-        return "parquet"
-    return "hats" if not p.suffix else "parquet"
+    return "hats" if Path(path).is_dir() or str(path).endswith("/") else "parquet"
 
 
 def check_output(path: str | Path, overwrite: bool) -> None:
@@ -411,6 +406,7 @@ class HatsWriter:
             {"partitions": len(pixels), "partition_rows": self.partition_rows, "n_rows": self.n_rows}
         )
         write_sidecar(self.path, meta_out)
+        self.metadata = meta_out
         shutil.rmtree(self.shard_dir, ignore_errors=True)
         log.info("wrote %d rows in %d partitions to %s", self.n_rows, len(pixels), self.path)
         return self.path

@@ -18,7 +18,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Generate a mock Pan-STARRS1 grizy catalog of the North Galactic Cap annulus, passed "
         "through the paper's cuts, or (--validate) compare a mock catalog with published numbers.",
     )
-    p.add_argument("--out", type=Path, help="Parquet file to write (required unless --validate)")
+    p.add_argument("--out", type=Path, help="Parquet file or HATS directory to write (required unless --validate)")
+    p.add_argument(
+        "--format",
+        choices=("auto", "parquet", "hats"),
+        default="auto",
+        help="hats: stream the sky block by block into a HATS catalog with bounded memory (any size); "
+        "parquet: build it in memory (default, unless OUT is an existing HATS directory)",
+    )
+    p.add_argument("--partition-rows", type=int, default=None,
+                   help="HATS: most rows per partition (default 500,000)")
+    p.add_argument("--block-rows", type=int, default=None,
+                   help="HATS: pre-cut rows drawn per sky block, which sets peak memory (default 1,000,000)")
     p.add_argument(
         "--stars",
         type=int,
@@ -80,6 +91,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out is None:
         raise ConfigError("sedscape mock needs --out PATH (or --validate)")
+    from core.partitioned import output_format
+
+    if output_format(args.out, args.format) == "hats":
+        return _run_hats(args)
     if args.out.exists() and not args.overwrite:
         raise OutputExistsError(f"{args.out} exists; pass --overwrite to replace it")
     kwargs = {"seed": args.seed, "apply_selection": not args.no_cuts}
@@ -93,4 +108,32 @@ def run(args: argparse.Namespace) -> int:
         print(Funnel.from_dict(funnel).format())
     write_parquet(sky, args.out, overwrite=args.overwrite)
     print(f"wrote {len(sky):,} rows to {args.out} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _run_hats(args: argparse.Namespace) -> int:
+    import sys
+
+    from core.cuts import Funnel
+    from core.mock.sky import MockConfig
+    from core.mock.stream import DEFAULT_BLOCK_ROWS, write_mock_hats
+
+    n = args.stars if args.stars is not None else MockConfig().n_stars
+    _keep_freed_memory()
+    t0 = time.perf_counter()
+    summary = write_mock_hats(
+        args.out,
+        n,
+        args.seed,
+        apply_selection=not args.no_cuts,
+        block_rows=args.block_rows or DEFAULT_BLOCK_ROWS,
+        partition_rows=args.partition_rows,
+        overwrite=args.overwrite,
+        progress=sys.stderr.isatty(),
+    )
+    if summary.funnel is not None:
+        print(summary.funnel.format() if isinstance(summary.funnel, Funnel) else summary.funnel)
+    hats = (summary.meta or {}).get("hats", {})
+    print(f"wrote {summary.n_stars:,} rows ({summary.n_precut:,} drawn before the cuts) to the HATS catalog "
+          f"{args.out} in {time.perf_counter() - t0:.1f} s ({hats.get('partitions', '?')} partitions)")
     return 0

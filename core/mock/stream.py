@@ -432,6 +432,7 @@ def write_mock_hats(
             writer.add(df)
             del df
         writer.close(summary.meta, progress=progress)
+        summary.meta = writer.metadata
     except BaseException:
         writer.abort()
         raise

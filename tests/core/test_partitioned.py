@@ -1,0 +1,112 @@
+"""HATS catalogs written by sedscape: LSDB opens them, rows and dtypes round-trip, metadata is kept."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.errors import CatalogError, OutputExistsError
+from core.partitioned import (
+    HatsWriter,
+    is_hats,
+    n_rows,
+    output_format,
+    partitions,
+    read_any_metadata,
+    read_catalog_any,
+    write_hats_frame,
+)
+from tests._catalogs import make_catalog
+
+
+@pytest.fixture(scope="module")
+def frame():
+    df = make_catalog(4000, seed=5)
+    df["kind"] = pd.Categorical(np.where(df["g"] > 18, "faint", "bright"))
+    df["label"] = pd.array(np.where(df["g"] > 19.5, "x", None), dtype="str")
+    return df
+
+
+@pytest.fixture(scope="module")
+def hats_dir(tmp_path_factory, frame):
+    path = tmp_path_factory.mktemp("hats") / "cat"
+    write_hats_frame(frame, path, metadata={"source": "test", "funnel": {"n_input": 9}}, partition_rows=700)
+    return path
+
+
+def test_plain_lsdb_opens_what_sedscape_writes(hats_dir, frame):
+    import lsdb
+
+    cat = lsdb.open_catalog(hats_dir)
+    assert cat.npartitions == len(partitions(hats_dir)) > 3
+    got = cat.compute(progress_bar=False)
+    assert len(got) == len(frame) == n_rows(hats_dir)
+    assert sorted(got["obj_id"].tolist()) == sorted(frame["obj_id"].tolist())
+    # every row sits in the partition whose HEALPix pixel contains it, sorted by the spatial index
+    for part in partitions(hats_dir):
+        idx = pd.read_parquet(part.path, columns=["_healpix_29"])["_healpix_29"].to_numpy()
+        assert (np.diff(idx) >= 0).all()
+        assert ((idx >> (2 * (29 - part.order))) == part.pixel).all()
+        assert part.n_rows <= 700
+
+
+def test_rows_dtypes_and_metadata_round_trip(hats_dir, frame):
+    back = read_catalog_any(hats_dir)
+    a = frame.sort_values("obj_id").reset_index(drop=True)
+    b = back.sort_values("obj_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+    assert back.attrs["sedscape"]["source"] == "test"
+    assert back.attrs["sedscape"]["funnel"] == {"n_input": 9}
+    assert read_any_metadata(hats_dir)["hats"]["n_rows"] == len(frame)
+    assert is_hats(hats_dir) and output_format(hats_dir) == "hats"
+
+
+def test_output_format_follows_the_path(tmp_path):
+    assert output_format(tmp_path / "x.parquet") == "parquet"
+    assert output_format(tmp_path / "x") == "parquet"
+    assert output_format(str(tmp_path / "x") + "/") == "hats"
+    assert output_format(tmp_path / "x.parquet", "hats") == "hats"
+
+
+def test_writer_refuses_to_replace_without_overwrite(hats_dir, tmp_path, frame):
+    with pytest.raises(OutputExistsError, match="--overwrite"):
+        HatsWriter(hats_dir)
+    plain = tmp_path / "notes"
+    plain.mkdir()
+    (plain / "a.txt").write_text("mine")
+    with pytest.raises(OutputExistsError, match="not a HATS catalog"):
+        HatsWriter(plain, overwrite=True)
+    out = tmp_path / "again"
+    write_hats_frame(frame.iloc[:50], out)
+    write_hats_frame(frame.iloc[:80], out, overwrite=True)
+    assert n_rows(out) == 80
+
+
+def test_duplicate_ids_are_dropped_or_renumbered_and_counted(tmp_path, frame):
+    chunk = frame.iloc[:300]
+    w = HatsWriter(tmp_path / "drop", unique_id="obj_id", duplicates="drop")
+    w.add(chunk)
+    w.add(chunk.iloc[:40])  # the same 40 objects again (a tile overlap)
+    w.close()
+    assert n_rows(tmp_path / "drop") == 300 and w.n_duplicates == 40
+    assert read_any_metadata(tmp_path / "drop")["hats"]["duplicate_obj_id_dropped"] == 40
+
+    chunk = chunk.assign(obj_id=chunk["obj_id"] * 10_000)  # spaced like position-derived PS1 ids
+    w = HatsWriter(tmp_path / "nudge", unique_id="obj_id", duplicates="nudge")
+    w.add(chunk)
+    w.add(chunk.iloc[:40])
+    w.close()
+    back = read_catalog_any(tmp_path / "nudge")
+    assert len(back) == 340 and back["obj_id"].is_unique
+
+
+def test_writer_needs_positions_and_rows(tmp_path, frame):
+    w = HatsWriter(tmp_path / "bad")
+    bad = frame.iloc[:5].copy()
+    bad.loc[bad.index[0], "ra"] = np.nan
+    with pytest.raises(CatalogError, match="finite ra/dec"):
+        w.add(bad)
+    with pytest.raises(CatalogError, match="no rows"):
+        w.close()
+    assert not w.shard_dir.exists()
