@@ -359,7 +359,11 @@ class HatsWriter:
             shutil.rmtree(self.shard_dir, ignore_errors=True)
             raise CatalogError(f"no rows to write to {self.path}")
         pixels = self.pixels()
-        meta = npd.NestedFrame(self.schema.empty_table().to_pandas().set_index(SPATIAL_INDEX))
+        import pyarrow as pa
+
+        empty = self.schema.empty_table().to_pandas()
+        empty.index = pd.Index([], dtype=pd.ArrowDtype(pa.int64()), name=SPATIAL_INDEX)
+        meta = npd.NestedFrame(empty.drop(columns=[SPATIAL_INDEX]))
         dup_dir = self.shard_dir / "_duplicates"
         dup_dir.mkdir(exist_ok=True)
         op = FromHealpixMap(
@@ -456,7 +460,11 @@ def _gather_partition(pixel, shard_dir: str, shard_order: int, unique_id: str | 
         elif n_dup:
             df[unique_id] = _nudge_unique(ids)
     (root / "_duplicates" / f"{pixel.order}_{pixel.pixel}.txt").write_text(str(n_dup))
-    return npd.NestedFrame(df.set_index(SPATIAL_INDEX))
+    # An Arrow-typed index: pandas may turn a numpy index of consecutive integers into a RangeIndex,
+    # which pyarrow then stores as metadata only, dropping the spatial-index column from the file.
+    index = pd.Index(df.pop(SPATIAL_INDEX).to_numpy(), dtype=pd.ArrowDtype(pa.int64()), name=SPATIAL_INDEX)
+    df.index = index
+    return npd.NestedFrame(df)
 
 
 def _nudge_unique(ids: np.ndarray) -> np.ndarray:
