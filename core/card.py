@@ -67,6 +67,8 @@ class ModelCard:
     rotations: dict[str, dict[str, Any]]
     agreement: dict[str, Any] = field(default_factory=dict)
     split: dict[str, Any] = field(default_factory=dict)
+    # How the training rows were drawn from a larger (partitioned) catalog; empty when all rows were used.
+    sample: dict[str, Any] = field(default_factory=dict)
     packages: dict[str, str] = field(default_factory=dict)
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     scaling: str = SCALING

@@ -216,6 +216,50 @@ def read_hats_frame(path: str | Path, columns: list[str] | None = None) -> pd.Da
     return df
 
 
+def stratified_sample(
+    path: str | Path, n: int, seed: int = 41, columns: list[str] | None = None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """``n`` rows drawn from a HATS catalog, stratified by partition (sky region), and how they were drawn.
+
+    Each partition gives rows in proportion to its size (largest remainders make the total
+    exactly ``n``), drawn uniformly without replacement with a generator seeded by
+    ``(seed, partition number)``; one partition is read at a time. With ``n`` >= the catalog, every
+    row is taken. Rows come back in catalog order.
+    """
+    parts = partitions(path)
+    sizes = np.array([p.n_rows for p in parts], dtype=np.int64)
+    total = int(sizes.sum())
+    n = int(min(n, total))
+    if n < 1:
+        raise ConfigError(f"sample size must be >= 1, got {n}")
+    quota = n * sizes / total
+    take = np.floor(quota).astype(np.int64)
+    short = n - int(take.sum())
+    if short:
+        take[np.argsort(-(quota - take), kind="stable")[:short]] += 1
+    frames = []
+    for k, (part, m) in enumerate(zip(parts, take, strict=True)):
+        if m == 0:
+            continue
+        df = read_partition(part, columns)
+        rng = np.random.default_rng([int(seed), k])
+        rows = np.sort(rng.choice(len(df), size=int(m), replace=False))
+        frames.append(df.iloc[rows])
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs["sedscape"] = read_sidecar(path)
+    info = {
+        "catalog": str(path),
+        "method": "stratified by HATS partition (HEALPix pixel): proportional allocation, largest remainders, "
+        "uniform without replacement within each partition, generator seeded by (seed, partition number)",
+        "seed": int(seed),
+        "n_sample": int(len(out)),
+        "n_catalog": total,
+        "fraction": len(out) / total,
+        "partitions": len(parts),
+    }
+    return out, info
+
+
 def read_catalog_any(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
     """A Parquet file or HATS catalog, whole, into memory (sedscape metadata in ``attrs``)."""
     if is_hats(path):

@@ -9,6 +9,8 @@ from core.card import RunRecord
 from core.catalog import band_set_of, read_parquet
 from core.models.base import TrainConfig
 
+DEFAULT_HATS_SAMPLE = 2_000_000  # the paper trained on 3.1M stars; a sample this size is statistically the same
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     d = TrainConfig()
@@ -22,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "latent rotation and run-to-run agreement."
         ),
     )
-    p.add_argument("catalog", help="Parquet catalog in the sedscape contract (complete photometry)")
+    p.add_argument("catalog", help="Parquet file or HATS catalog in the sedscape contract (complete photometry)")
     p.add_argument("--out", required=True, help="model directory to create")
     p.add_argument("--model", default="lstm-ae", help="lstm-ae (default), dense-ae or pca")
     p.add_argument("--runs", type=int, default=5, help="number of runs (default 5)")
@@ -32,14 +34,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=d.learning_rate, help="Adam learning rate")
     p.add_argument("--limit", type=int, default=None, help="train on the first N rows only (quick trials)")
+    p.add_argument("--sample", type=int, default=None, metavar="N",
+                   help="HATS catalogs: train on N rows drawn stratified by partition (default: all rows up "
+                        "to 2,000,000); recorded in the model card")
     p.add_argument("--overwrite", action="store_true", help="replace an existing model directory")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.partitioned import is_hats, stratified_sample
     from core.training import train_runs
 
-    df = read_parquet(args.catalog)
+    sample = None
+    if is_hats(args.catalog):
+        df, sample = stratified_sample(args.catalog, args.sample or DEFAULT_HATS_SAMPLE, seed=args.seed)
+        print(f"drew {sample['n_sample']:,} of {sample['n_catalog']:,} stars from {sample['partitions']} "
+              "partitions (stratified by sky region)")
+    else:
+        df = read_parquet(args.catalog)
     bands = band_set_of(df)
     if args.limit:
         attrs = df.attrs
@@ -74,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         progress=tty,
         source=args.catalog,
         on_run=on_run,
+        sample_info=sample,
     )
     print()
     print(result.format_summary())

@@ -10,6 +10,7 @@ from core.errors import CatalogError, OutputExistsError
 from core.partitioned import (
     HatsWriter,
     is_hats,
+    iter_partitions,
     n_rows,
     output_format,
     partitions,
@@ -110,3 +111,34 @@ def test_writer_needs_positions_and_rows(tmp_path, frame):
     with pytest.raises(CatalogError, match="no rows"):
         w.close()
     assert not w.shard_dir.exists()
+
+
+def test_stratified_sample_is_proportional_per_partition_and_seeded(hats_dir):
+    from core.partitioned import stratified_sample
+
+    df, info = stratified_sample(hats_dir, 1000, seed=3)
+    again, _ = stratified_sample(hats_dir, 1000, seed=3)
+    other, _ = stratified_sample(hats_dir, 1000, seed=4)
+    assert len(df) == info["n_sample"] == 1000 and info["n_catalog"] == 4000 and info["partitions"] > 3
+    pd.testing.assert_frame_equal(df, again)
+    assert not df["obj_id"].equals(other["obj_id"]) and df["obj_id"].is_unique
+    # each partition gives its share (to within one row)
+    whole = read_catalog_any(hats_dir, columns=["obj_id"])
+    part_of = {}
+    for k, (_, part) in enumerate(iter_partitions(hats_dir, ["obj_id"])):
+        part_of.update(dict.fromkeys(part["obj_id"], k))
+    got = pd.Series([part_of[i] for i in df["obj_id"]]).value_counts()
+    for k, p in enumerate(partitions(hats_dir)):
+        assert abs(got.get(k, 0) - 1000 * p.n_rows / len(whole)) <= 1
+
+
+def test_train_on_a_hats_catalog_records_the_sample_in_the_card(hats_dir, tmp_path, capsys):
+    from core.card import read_card
+    from core.cli import main
+
+    assert main(["train", str(hats_dir), "--model", "pca", "--runs", "1", "--sample", "1500",
+                 "--out", str(tmp_path / "m")]) == 0
+    card = read_card(tmp_path / "m")
+    assert card["sample"]["n_sample"] == 1500 and card["sample"]["n_catalog"] == 4000
+    assert card["catalog"]["n_rows"] == 1500 and "stratified" in card["sample"]["method"]
+    assert "drew 1,500 of 4,000 stars" in capsys.readouterr().out
