@@ -33,9 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
             "write Parquet with the funnel and provenance in its metadata. Prints the funnel."
         ),
     )
-    p.add_argument("input", help="catalog file; format detected from its extension and content")
-    p.add_argument("--out", required=True, help="output Parquet file")
+    p.add_argument("input", help="catalog file (format detected from its extension and content) or HATS catalog")
+    p.add_argument("--out", required=True, help="output Parquet file or HATS directory")
     p.add_argument("--format", choices=sorted(READERS), default=None, help="force the input format")
+    p.add_argument("--out-format", choices=("auto", "parquet", "hats"), default="auto",
+                   help="output format (auto: HATS for a HATS input or an existing HATS directory)")
     p.add_argument("--bands", default="ps1", help="band set: ps1 (default), sdss, 2mass, gaia, ps1+2mass")
     p.add_argument("--no-cuts", action="store_true", help="keep every row (no selection cuts)")
     p.add_argument("--no-deredden", action="store_true", help="keep observed magnitudes")
@@ -77,6 +79,11 @@ def run(args: argparse.Namespace) -> int:
         g_i_range=tuple(args.g_i_range),
         z_y_range=tuple(args.z_y_range),
     )
+    from core.partitioned import is_hats, output_format
+
+    out_fmt = "hats" if is_hats(args.input) and args.out_format == "auto" else output_format(out, args.out_format)
+    if is_hats(args.input):
+        return _run_partitioned(args, out, bands, config, out_fmt)
     df = read_catalog(args.input, format=args.format, bands=bands)
     fmt = df.attrs["sedscape"]["ingest"]["format"]
     print(f"read {len(df):,} rows from {args.input} ({fmt}, bands {''.join(bands.names)})")
@@ -92,6 +99,50 @@ def run(args: argparse.Namespace) -> int:
     else:
         reason = selected.attrs["sedscape"].get("dereddening_skipped")
         print(f"NOT dereddened: {reason}" if reason else "not dereddened: magnitudes are as observed")
-    path = write_parquet(selected, out, overwrite=args.overwrite)
+    from core.partitioned import write_catalog_any
+
+    path = write_catalog_any(selected, out, fmt=out_fmt, overwrite=args.overwrite)
     print(f"wrote {len(selected):,} stars to {path}")
+    return 0
+
+
+def _run_partitioned(args: argparse.Namespace, out: Path, bands, config: CutConfig, fmt: str) -> int:
+    """A HATS input: select partition by partition (the cuts are row by row), stream into the output."""
+    from core.mock.stream import merge_funnels
+    from core.partitioned import HatsWriter, iter_partitions, read_sidecar
+
+    meta_in = read_sidecar(args.input)
+    funnels, n_out, meta = [], 0, {}
+    frames = []
+    writer = HatsWriter(out, overwrite=args.overwrite, unique_id=None) if fmt == "hats" else None
+    try:
+        for _, part in iter_partitions(args.input):
+            part.attrs["sedscape"] = dict(meta_in)
+            sel, funnel = select(part, bands, config=config, cuts=not args.no_cuts,
+                                 deredden=not args.no_deredden, ebv=args.ebv)
+            funnels.append(funnel)
+            meta = dict(sel.attrs.get("sedscape", {}))
+            n_out += len(sel)
+            sel.attrs = {}
+            if writer is not None:
+                writer.add(sel)
+            else:
+                frames.append(sel)
+        funnel = merge_funnels(funnels)
+        print(funnel.format())
+        if n_out == 0:
+            raise CatalogError(f"no star passed the cuts (see the funnel above); nothing written to {out}")
+        meta["funnel"] = funnel.to_dict()
+        if writer is not None:
+            writer.close(meta)
+        else:
+            import pandas as pd
+
+            df = pd.concat(frames, ignore_index=True)
+            write_parquet(df, out, metadata=meta, overwrite=args.overwrite)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    print(f"wrote {n_out:,} stars to {out}")
     return 0

@@ -142,3 +142,20 @@ def test_train_on_a_hats_catalog_records_the_sample_in_the_card(hats_dir, tmp_pa
     assert card["sample"]["n_sample"] == 1500 and card["sample"]["n_catalog"] == 4000
     assert card["catalog"]["n_rows"] == 1500 and "stratified" in card["sample"]["method"]
     assert "drew 1,500 of 4,000 stars" in capsys.readouterr().out
+
+
+def test_ingest_reads_and_writes_hats(hats_dir, tmp_path, frame, capsys):
+    from core.catalog import write_parquet
+    from core.cli import main
+
+    out = tmp_path / "selected"
+    assert main(["ingest", str(hats_dir), "--out", str(out), "--max-err", "0.005"]) == 0
+    got = read_catalog_any(out)
+    want = int((frame[[f"{b}_err" for b in "grizy"]] <= 0.005).all(axis=1).sum())
+    assert is_hats(out) and len(got) == want < len(frame)
+    assert got.attrs["sedscape"]["funnel"]["n_input"] == len(frame)
+    assert got.attrs["sedscape"]["funnel"]["n_output"] == want
+    src = tmp_path / "in.parquet"
+    write_parquet(frame.drop(columns=["kind", "label"]), src)
+    assert main(["ingest", str(src), "--out", str(tmp_path / "h2"), "--out-format", "hats"]) == 0
+    assert is_hats(tmp_path / "h2") and n_rows(tmp_path / "h2") == len(frame)
