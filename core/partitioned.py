@@ -331,6 +331,8 @@ class HatsWriter:
         self.n_rows = 0
         self.schema = None
         self.closed = False
+        self.n_duplicates = 0
+        self.metadata: dict[str, Any] = {}
 
     def add(self, df: pd.DataFrame) -> None:
         """Shard one chunk by sky pixel (the chunk may then be freed)."""

@@ -55,6 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     ps1.add_argument("--ebv", choices=("sfd", "none"), default="sfd",
                      help="deredden with SFD E(B-V) via dustmaps (default) or not at all")
     ps1.add_argument("--no-cuts", action="store_true", help="write the merged rows without selection cuts")
+    ps1.add_argument("--format", choices=("parquet", "hats"), default="parquet",
+                     help="hats: stream the tiles one by one into OUT/ps1_raw and OUT/ps1_selected HATS "
+                          "catalogs (never merged in memory; for regions of any size)")
     ps1.add_argument("--overwrite", action="store_true", help="replace existing merged/selected files")
     ps1.set_defaults(func=run_ps1)
 
@@ -77,7 +80,9 @@ def run_ps1(args: argparse.Namespace) -> int:
     from core.pipeline import select
 
     out = Path(args.out)
-    raw_path, sel_path = out / "ps1_raw.parquet", out / "ps1_selected.parquet"
+    hats = args.format == "hats"
+    raw_path, sel_path = (out / "ps1_raw", out / "ps1_selected") if hats else \
+        (out / "ps1_raw.parquet", out / "ps1_selected.parquet")
     for p in (raw_path, sel_path):
         if p.exists() and not args.overwrite:
             raise OutputExistsError(f"{p} exists; pass --overwrite to replace it (the tiles are kept either way)")
@@ -95,6 +100,8 @@ def run_ps1(args: argparse.Namespace) -> int:
                          config=archive_config("ps1", **overrides), mode="sync" if args.sync else "async")
     n = len(fetcher.tiles)
     print(f"{region.describe()}: {n} tile{'s' * (n != 1)} of {args.tile_deg:g} deg from {fetcher.config.url}")
+    if hats:
+        return _stream_ps1_hats(args, fetcher, raw_path, sel_path)
     result = fetcher.run()
     print(f"merged {len(result.catalog):,} rows from {result.n_tiles} tiles ({result.n_tiles_resumed} resumed "
           f"from disk); dropped {result.n_duplicates:,} duplicates and {result.n_outside_region:,} rows "
@@ -112,6 +119,57 @@ def run_ps1(args: argparse.Namespace) -> int:
     print(funnel.format())
     write_parquet(selected, sel_path, overwrite=args.overwrite)
     print(f"wrote {raw_path} ({len(result.catalog):,} rows) and {sel_path} ({len(selected):,} stars)")
+    return 0
+
+
+def _stream_ps1_hats(args: argparse.Namespace, fetcher, raw_path: Path, sel_path: Path) -> int:
+    """Tiles -> two HATS catalogs, one tile in memory at a time; the cuts run tile by tile (row by row)."""
+    from core.bands import PS1
+    from core.mock.stream import merge_funnels
+    from core.partitioned import HatsWriter
+    from core.pipeline import select
+
+    fetcher.run(merge=False)
+    raw = HatsWriter(raw_path, catalog_name="ps1_raw", overwrite=args.overwrite, unique_id="obj_id")
+    sel = HatsWriter(sel_path, catalog_name="ps1_selected", overwrite=args.overwrite, unique_id="obj_id")
+    funnels, n_dup, n_out, n_raw, meta = [], 0, 0, 0, {}
+    prov = {**fetcher.manifest(), "streamed_to_hats": True}
+    try:
+        for df, dup, outside in fetcher.iter_tiles():
+            n_dup, n_out = n_dup + dup, n_out + outside
+            if len(df) == 0:
+                continue
+            prov["prob_star"] = prov.get("prob_star", False) or "prob_star" in df.columns
+            n_raw += len(df)
+            raw.add(df)
+            df.attrs["sedscape"] = {"source": "ps1_dr2_tap"}
+            s, funnel = select(df, PS1, cuts=not args.no_cuts, deredden=args.ebv != "none",
+                               ebv="sfd" if args.ebv == "sfd" else "none")
+            funnels.append(funnel)
+            meta = dict(s.attrs.get("sedscape", {}))
+            s.attrs = {}
+            sel.add(s)
+        if n_raw == 0:
+            raise CatalogError(f"the service returned no PS1 objects in the {fetcher.region.describe()}; "
+                               "nothing written")
+        funnel = merge_funnels(funnels)
+        prov.update({"n_duplicates_dropped_in_tiles": n_dup, "n_outside_region_dropped": n_out})
+        raw.close({"source": "ps1_dr2_tap", "provenance": prov})
+        meta.update({"source": "ps1_dr2_tap", "provenance": prov, "funnel": funnel.to_dict()})
+        if sel.n_rows:
+            sel.close(meta)
+        else:
+            sel.abort()
+    except BaseException:
+        raw.abort()
+        sel.abort()
+        raise
+    print(f"streamed {n_raw:,} rows from {len(fetcher.tiles)} tiles ({fetcher.n_resumed} resumed from disk); "
+          f"dropped {n_dup + raw.n_duplicates:,} duplicates and {n_out:,} rows outside the region")
+    if args.server_cuts:
+        print("(n >= 5 and error <= 0.05 cuts were applied inside MAST before the rows below)")
+    print(funnel.format())
+    print(f"wrote HATS catalogs {raw_path} ({raw.n_rows:,} rows) and {sel_path} ({sel.n_rows:,} stars)")
     return 0
 
 
