@@ -91,20 +91,64 @@ def main() -> None:
     for n in sizes:
         print(f"{n:,} stars", flush=True)
         mock, scored = args.work / f"mock_{n}", args.work / f"scored_{n}"
-        row = {"n_stars": n, "mock": run_step(sedscape("mock", "--stars", str(n), "--out", str(mock), "--format",
-                                                         "hats", "--overwrite"), "mock")}
+        row = {
+            "n_stars": n,
+            "mock": run_step(
+                sedscape("mock", "--stars", str(n), "--out", str(mock), "--format", "hats", "--overwrite"),
+                "mock",
+            ),
+        }
         if model is None:
             model = args.work / "model"
-            run_step(sedscape("train", str(mock), "--sample", "50000", "--model", "lstm-ae", "--runs", "1",
-                              "--max-epochs", "3", "--out", str(model), "--overwrite"), "train (once)")
+            run_step(
+                sedscape(
+                    "train",
+                    str(mock),
+                    "--sample",
+                    "50000",
+                    "--model",
+                    "lstm-ae",
+                    "--runs",
+                    "1",
+                    "--max-epochs",
+                    "3",
+                    "--out",
+                    str(model),
+                    "--overwrite",
+                ),
+                "train (once)",
+            )
         if n == sizes[0]:
             for w in (1, 2):
-                step = run_step(sedscape("score", str(mock), "--model", str(model), "--out", str(scored),
-                                         "--workers", str(w), "--overwrite"), f"score, {w} worker(s)")
+                step = run_step(
+                    sedscape(
+                        "score",
+                        str(mock),
+                        "--model",
+                        str(model),
+                        "--out",
+                        str(scored),
+                        "--workers",
+                        str(w),
+                        "--overwrite",
+                    ),
+                    f"score, {w} worker(s)",
+                )
                 row[f"score_{w}w"] = step
-        row["score"] = run_step(sedscape("score", str(mock), "--model", str(model), "--out", str(scored),
-                                         "--workers", str(args.workers), "--overwrite"),
-                                f"score, {args.workers} workers")
+        row["score"] = run_step(
+            sedscape(
+                "score",
+                str(mock),
+                "--model",
+                str(model),
+                "--out",
+                str(scored),
+                "--workers",
+                str(args.workers),
+                "--overwrite",
+            ),
+            f"score, {args.workers} workers",
+        )
         agg = run_step([sys.executable, "-c", SCRIPT_AGG, str(scored)], "datashader aggregation")
         total, count_s, mean_s = agg["stdout"].split()[-3:]
         agg.update({"rows": int(total), "count_s": float(count_s), "mean_s": float(mean_s)})
@@ -134,14 +178,18 @@ def report(results: dict) -> None:
             w = r[step]["wall_s"]
             per_m = w / (r["n_stars"] / 1e6)
             ratio = per_m / (ref[step]["wall_s"] / (ref["n_stars"] / 1e6))
-            print(f"{step:10s} {r['n_stars']:>11,}  {w:8.1f}  {per_m:9.2f}   {ratio:5.2f}"
-                  f"                              {r[step]['peak_gb']:6.2f}")
+            print(
+                f"{step:10s} {r['n_stars']:>11,}  {w:8.1f}  {per_m:9.2f}   {ratio:5.2f}"
+                f"                              {r[step]['peak_gb']:6.2f}"
+            )
     for w in (1, 2):
         step = ref.get(f"score_{w}w")
         if step:
             rate = ref["n_stars"] / step["wall_s"]
-            print(f"scoring {ref['n_stars']:,} stars with {w} worker(s): {rate:,.0f} stars/s end to end, "
-                  f"{rate / w:,.0f} per worker")
+            print(
+                f"scoring {ref['n_stars']:,} stars with {w} worker(s): {rate:,.0f} stars/s end to end, "
+                f"{rate / w:,.0f} per worker"
+            )
     if ref.get("score_1w") and ref.get("score_2w"):
         print(f"speed-up 1 -> 2 workers: {ref['score_1w']['wall_s'] / ref['score_2w']['wall_s']:.2f}x")
 

@@ -23,12 +23,16 @@ from core.errors import CatalogError
 log = logging.getLogger(__name__)
 
 
-def points_in_polygon(x: np.ndarray, y: np.ndarray, poly_x: Sequence[float], poly_y: Sequence[float]) -> np.ndarray:
+def points_in_polygon(
+    x: np.ndarray, y: np.ndarray, poly_x: Sequence[float], poly_y: Sequence[float]
+) -> np.ndarray:
     """Boolean mask of the points inside the polygon (even-odd rule; the polygon closes itself)."""
     px = np.asarray(poly_x, dtype=np.float64)
     py = np.asarray(poly_y, dtype=np.float64)
     if px.size < 3 or px.size != py.size:
-        raise CatalogError(f"a lasso needs at least 3 vertices with x and y each, got {px.size} and {py.size}")
+        raise CatalogError(
+            f"a lasso needs at least 3 vertices with x and y each, got {px.size} and {py.size}"
+        )
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     inside = np.zeros(x.shape, dtype=bool)
@@ -114,7 +118,9 @@ class PartitionedScored:
         from core.partitioned import read_partition
 
         meta = read_partition(self.parts[0], list(columns)).iloc[:0]
-        return dd.from_map(read_partition, self.parts, columns=list(columns), meta=meta, enforce_metadata=False)
+        return dd.from_map(
+            read_partition, self.parts, columns=list(columns), meta=meta, enforce_metadata=False
+        )
 
     def persist(self, columns: Sequence[str]) -> None:
         """Keep ``columns`` in worker memory (the caller decides that they fit: 4-8 bytes x rows each)."""
@@ -147,7 +153,9 @@ class PartitionedScored:
         return canvas.points(frame, x, y, agg=reduction)
 
     # -- selection and rows ------------------------------------------------------------------------
-    def lasso(self, poly_x: Sequence[float], poly_y: Sequence[float], x: str = "latent_x", y: str = "latent_y") -> Selection:
+    def lasso(
+        self, poly_x: Sequence[float], poly_y: Sequence[float], x: str = "latent_x", y: str = "latent_y"
+    ) -> Selection:
         """Rows whose (``x``, ``y``) fall inside the polygon, found partition by partition on the cluster."""
         import dask
 
@@ -190,7 +198,9 @@ class PartitionedScored:
         out.index = pd.Index(idx, name="row")
         return out
 
-    def page(self, start: int, n: int, columns: Sequence[str] | None = None, selection: Selection | None = None) -> pd.DataFrame:
+    def page(
+        self, start: int, n: int, columns: Sequence[str] | None = None, selection: Selection | None = None
+    ) -> pd.DataFrame:
         """``n`` rows from position ``start`` of the catalog (or of ``selection``)."""
         if selection is None:
             idx = np.arange(max(start, 0), min(start + n, self.n_rows))
@@ -207,7 +217,9 @@ class PartitionedScored:
         return self.rows(index, cols)
 
     # -- export ------------------------------------------------------------------------------------
-    def iter_selected(self, selection: Selection | None = None, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
+    def iter_selected(
+        self, selection: Selection | None = None, columns: Sequence[str] | None = None
+    ) -> Iterator[pd.DataFrame]:
         """The selected rows (all, without ``selection``), one partition at a time."""
         from core.partitioned import read_partition
 

@@ -43,8 +43,15 @@ def work(tmp_path_factory):
 @pytest.fixture(scope="module")
 def lstm_model(work):
     """The paper's LSTM-AE (TensorFlow, XLA), trained briefly: what matters is that scoring runs it."""
-    train_runs(make_catalog(600, seed=3), PS1, model="lstm-ae", runs=1,
-               config=TrainConfig(max_epochs=1, batch_size=256), out_dir=work / "lstm", progress=False)
+    train_runs(
+        make_catalog(600, seed=3),
+        PS1,
+        model="lstm-ae",
+        runs=1,
+        config=TrainConfig(max_epochs=1, batch_size=256),
+        out_dir=work / "lstm",
+        progress=False,
+    )
     return work / "lstm"
 
 
@@ -86,7 +93,17 @@ def test_resume_after_a_killed_run_gives_the_identical_catalog(client, work, pca
     write_hats_frame(make_catalog(3000, seed=12), fine, partition_rows=120)
     n_parts = len(partitions(fine))
     out = tmp_path / "scored"
-    args = ["score", str(fine), "--model", str(pca_model), "--out", str(out), "--in-process", "--workers", "1"]
+    args = [
+        "score",
+        str(fine),
+        "--model",
+        str(pca_model),
+        "--out",
+        str(out),
+        "--in-process",
+        "--workers",
+        "1",
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(_cli(*args), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     done = out / SCORED_NAME / "done"

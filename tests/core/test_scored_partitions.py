@@ -32,7 +32,11 @@ def test_points_in_polygon_against_known_shapes():
     assert points_in_polygon(x, y, [0, 1, 1, 0], [0, 0, 1, 1]).tolist() == [True, False, False, False, True]
     # a concave L shape: the notch is outside
     lx, ly = [0, 2, 2, 1, 1, 0], [0, 0, 1, 1, 2, 2]
-    assert points_in_polygon(np.array([0.5, 1.5, 1.5]), np.array([1.5, 0.5, 1.5]), lx, ly).tolist() == [True, True, False]
+    assert points_in_polygon(np.array([0.5, 1.5, 1.5]), np.array([1.5, 0.5, 1.5]), lx, ly).tolist() == [
+        True,
+        True,
+        False,
+    ]
     with pytest.raises(CatalogError, match="3 vertices"):
         points_in_polygon(x, y, [0, 1], [0, 1])
 
