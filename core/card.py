@@ -186,6 +186,7 @@ class ModelCard:
                 rotations=dict(d["rotations"]),
                 agreement=Agreement.from_dict(d.get("agreement")),
                 split=dict(d.get("split", {})),
+                sample=dict(d.get("sample", {})),
                 packages=dict(d.get("packages", {})),
                 created=str(d.get("created", "")),
                 scaling=str(d["scaling"]),

@@ -67,17 +67,17 @@ def score_partition(df: pd.DataFrame, model_dir: str, run: int | None, card_sha:
 
 
 def _bands_of_dir(model_dir: str | Path) -> BandSet:
-    from core.card import card_bands, read_card
+    from core.card import read_card
 
-    return card_bands(read_card(model_dir))
+    return read_card(model_dir).bandset
 
 
 def scored_meta(meta: pd.DataFrame, bands: BandSet) -> pd.DataFrame:
     """An empty frame with ``meta``'s columns plus the scored ones, in the dtypes scoring gives them."""
-    from core.scoring import SCORED_COLUMNS
+    from core.scoring import scored_columns
 
     out = meta.iloc[:0].copy()
-    for col in SCORED_COLUMNS(bands):
+    for col in scored_columns(bands):
         if col == "res_band":
             out[col] = pd.Categorical([], categories=list(bands.names))
         elif col == "anomaly":
@@ -157,7 +157,7 @@ def score_hats(
     Use inside :func:`core.cluster.dask_client` (without one, Dask's local threads run it).
     Resumes an interrupted run of the same job; ``overwrite`` replaces a finished one.
     """
-    from core.card import card_bands, card_sha256, read_card
+    from core.card import card_sha256, read_card
     from core.partitioned import SIDECAR_NAME, open_lsdb, read_sidecar, write_sidecar
     from core.scoring import DEFAULT_THRESHOLD
 
@@ -166,8 +166,8 @@ def score_hats(
         raise ConfigError(f"threshold must be a positive magnitude, got {threshold}")
     out = Path(out)
     card = read_card(model_dir)
-    bands = card_bands(card)
-    run = int(card["chosen_run"]) if run is None else int(run)
+    bands = card.bandset
+    run = int(card.chosen_run) if run is None else int(run)
     sha = card_sha256(model_dir)
     cat = open_lsdb(catalog)
     missing = [c for c in (*bands.names, *bands.err_columns) if c not in cat.columns]
@@ -198,7 +198,7 @@ def score_hats(
     meta["scoring"] = {
         "model_dir": str(model_dir),
         "model_card_sha256": sha,
-        "model": card.get("model", {}).get("name"),
+        "model": card.model.name,
         "run": run,
         "threshold": threshold,
         "n_anomalies": n_anom,

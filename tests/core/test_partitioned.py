@@ -139,8 +139,8 @@ def test_train_on_a_hats_catalog_records_the_sample_in_the_card(hats_dir, tmp_pa
     assert main(["train", str(hats_dir), "--model", "pca", "--runs", "1", "--sample", "1500",
                  "--out", str(tmp_path / "m")]) == 0
     card = read_card(tmp_path / "m")
-    assert card["sample"]["n_sample"] == 1500 and card["sample"]["n_catalog"] == 4000
-    assert card["catalog"]["n_rows"] == 1500 and "stratified" in card["sample"]["method"]
+    assert card.sample["n_sample"] == 1500 and card.sample["n_catalog"] == 4000
+    assert card.catalog.n_rows == 1500 and "stratified" in card.sample["method"]
     assert "drew 1,500 of 4,000 stars" in capsys.readouterr().out
 
 

@@ -18,7 +18,7 @@ from core.errors import ConfigError, OutputExistsError
 from core.models.base import TrainConfig
 from core.partitioned import is_hats, partitions, read_any_metadata, read_catalog_any, write_hats_frame
 from core.partitioned_scoring import JOB_NAME, SCORED_NAME, model_loads, score_hats
-from core.scoring import SCORED_COLUMNS, TrainedModel, score_catalog
+from core.scoring import TrainedModel, score_catalog, scored_columns
 from core.training import train_runs
 from tests._catalogs import make_catalog
 
@@ -76,7 +76,7 @@ def test_partitioned_score_equals_in_memory_score_row_for_row(client, work, lstm
     got = read_catalog_any(out)
     want = score_catalog(read_catalog_any(work / "cat"), TrainedModel.load(lstm_model), progress=False)
     pd.testing.assert_frame_equal(_by_id(got), _by_id(want))
-    assert set(SCORED_COLUMNS(PS1)) <= set(got.columns)
+    assert set(scored_columns(PS1)) <= set(got.columns)
     meta = read_any_metadata(out)
     assert meta["source"] == "test" and meta["scoring"]["n_anomalies"] == int(want["anomaly"].sum())
     assert meta["scoring"]["run"] == 1 and not (out / JOB_NAME).exists()
