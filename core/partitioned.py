@@ -203,12 +203,18 @@ def iter_chunks(
         yield batch.to_pandas(split_blocks=True)
 
 
-def read_hats_frame(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+def read_hats_frame(path: str | Path, columns: list[str] | None = None, rows: int | None = None) -> pd.DataFrame:
     """A whole HATS catalog in memory (for catalogs that fit): partitions concatenated in spatial order.
 
-    Metadata lands in ``df.attrs['sedscape']`` as :func:`core.catalog.read_parquet` does.
+    ``rows`` stops after that many rows. Metadata lands in ``df.attrs['sedscape']`` as
+    :func:`core.catalog.read_parquet` does.
     """
-    frames = [df for _, df in iter_partitions(path, columns)]
+    frames, n = [], 0
+    for _, df in iter_partitions(path, columns):
+        frames.append(df if rows is None else df.iloc[: rows - n])
+        n += len(frames[-1])
+        if rows is not None and n >= rows:
+            break
     if not frames:
         raise CatalogError(f"{path}: the catalog has no partitions")
     df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]

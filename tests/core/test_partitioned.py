@@ -159,3 +159,13 @@ def test_ingest_reads_and_writes_hats(hats_dir, tmp_path, frame, capsys):
     write_parquet(frame.drop(columns=["kind", "label"]), src)
     assert main(["ingest", str(src), "--out", str(tmp_path / "h2"), "--out-format", "hats"]) == 0
     assert is_hats(tmp_path / "h2") and n_rows(tmp_path / "h2") == len(frame)
+
+
+def test_core_read_parquet_and_read_metadata_accept_a_hats_directory(hats_dir, frame):
+    from core.catalog import read_metadata, read_parquet
+
+    head = read_parquet(hats_dir, columns=["obj_id", "g"], rows=900)
+    whole = read_catalog_any(hats_dir, columns=["obj_id", "g"])
+    assert len(head) == 900 and list(head.columns) == ["obj_id", "g"]
+    pd.testing.assert_frame_equal(head, whole.iloc[:900], check_like=True)
+    assert read_metadata(hats_dir)["source"] == "test"
