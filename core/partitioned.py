@@ -158,6 +158,15 @@ def _main_catalog(cat: Any) -> Any:
     return getattr(cat, "main_catalog", cat)
 
 
+def column_names(path: str | Path) -> list[str]:
+    """The columns of a Parquet file or HATS catalog, from the schema only (HATS spatial index left out)."""
+    import pyarrow.parquet as pq
+
+    if is_hats(path):
+        return [c for c in pq.read_schema(partitions(path)[0].path).names if c != SPATIAL_INDEX]
+    return list(pq.read_schema(path).names)
+
+
 def n_rows(path: str | Path) -> int:
     """Rows in a Parquet file or HATS catalog, from metadata only."""
     if is_hats(path):
