@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 SIDECAR_NAME = "sedscape.json"
 FORMATS: tuple[str, ...] = ("auto", "parquet", "hats")
 DEFAULT_PARTITION_ROWS = 500_000
-HISTOGRAM_ORDER = 8  # 0.21 deg^2 cells: fine enough to split any partition of the mock or PS1 sky
+# 0.013 deg^2 cells: the finest a partition can be split to. Order 8 (0.21 deg^2) would already hold more
+# than a partition's worth of rows in the core of M3 for a billion-star mock sky.
+HISTOGRAM_ORDER = 10
 SPATIAL_INDEX = "_healpix_29"
 
 
@@ -370,7 +372,8 @@ class HatsWriter:
             self.schema = table.schema
         elif not table.schema.equals(self.schema, check_metadata=False):
             table = table.cast(self.schema)
-        self.histogram += np.bincount(index >> (2 * (29 - HISTOGRAM_ORDER)), minlength=self.histogram.size)
+        cells, counts = np.unique(index >> (2 * (29 - HISTOGRAM_ORDER)), return_counts=True)
+        self.histogram[cells] += counts
         shard = index >> (2 * (29 - self.shard_order))
         order = np.argsort(shard, kind="stable")
         values, starts = np.unique(shard[order], return_index=True)
