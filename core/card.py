@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.atomic import partial_target
 from core.bands import BandSet
 from core.catalog import _bandset_from_meta, bandset_to_meta
 from core.errors import ModelError
@@ -198,9 +199,9 @@ class ModelCard:
 
     def write(self, directory: str | Path) -> Path:
         path = Path(directory) / CARD_NAME
-        tmp = path.with_name(f".{CARD_NAME}.partial")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, default=_json_default) + "\n")
-        tmp.replace(path)
+        with partial_target(path) as tmp:
+            tmp.write_text(json.dumps(self.to_dict(), indent=2, default=_json_default) + "\n")
+            tmp.replace(path)
         return path
 
 

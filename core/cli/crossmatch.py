@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from core.errors import OutputExistsError
+from core.cli._io import output_file, read_catalog_parquet
 
 _COMMON_EPILOG = """\
 Endpoints: SEDSCAPE_GAIA_TAP_URL, SEDSCAPE_SIMBAD_TAP_URL; timeouts and retries:
@@ -15,15 +14,15 @@ under SEDSCAPE_CACHE_DIR (default ~/.cache/sedscape); --no-cache asks the servic
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("catalog", help="input Parquet file or HATS catalog (sedscape contract)")
-    p.add_argument("--out", required=True, help="output Parquet file or HATS directory")
     p.add_argument("--hats", default=None, metavar="PATH_OR_URL",
                    help="match with LSDB against this HATS catalog of the survey (local or remote, e.g. "
-                        "an LSDB data-server URL) instead of its TAP service; for large catalogs")
+                        "an LSDB data-server URL) instead of its TAP service; for large catalogs (HATS input too)")
     p.add_argument("--margin", default=None, metavar="PATH_OR_URL",
                    help="with --hats: the survey's margin cache, when its collection does not name one")
     p.add_argument("--out-format", choices=("auto", "parquet", "hats"), default="auto",
-                   help="output format (auto: HATS for a HATS input or an existing HATS directory)")
+                   help="with --hats: output format (auto: HATS for a HATS input or an existing HATS directory)")
+    p.add_argument("catalog", help="input Parquet catalog (sedscape contract)")
+    p.add_argument("--out", required=True, help="output Parquet file")
     p.add_argument("--batch-size", type=int, default=50_000, help="rows per uploaded batch (default 50000)")
     p.add_argument("--workers", type=int, default=None, help="concurrent TAP queries (default 4)")
     p.add_argument("--no-cache", action="store_true", help="ignore and do not write the on-disk cache")
@@ -74,70 +73,41 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _prepare(args: argparse.Namespace, service: str):
     from core.archives.config import archive_config
-    from core.partitioned import read_catalog_any
 
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:
-        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+    out = output_file(args.out, overwrite=args.overwrite)
     overrides = {"max_workers": args.workers} if args.workers else {}
-    return out, read_catalog_any(args.catalog), archive_config(service, **overrides)
-
-
-def _run_hats(args: argparse.Namespace, survey: str) -> int:
-    """The LSDB path: partition against partition, with the survey's margin cache."""
-    import sys
-
-    from core.archives.hats_match import crossmatch_hats
-    from core.partitioned import check_output, is_hats, output_format, write_catalog_any
-
-    out = Path(args.out)
-    fmt = "hats" if is_hats(args.catalog) and args.out_format == "auto" else output_format(out, args.out_format)
-    check_output(out, args.overwrite)
-    radius = args.radius
-    print(f"matching {args.catalog} with the HATS catalog {args.hats} ({radius:g} arcsec, LSDB)")
-    if fmt == "hats":
-        _, summary = crossmatch_hats(args.catalog, args.hats, survey=survey, radius_arcsec=radius,
-                                     margin_cache=args.margin, out=out, overwrite=args.overwrite,
-                                     progress=sys.stderr.isatty())
-    else:
-        df, summary = crossmatch_hats(args.catalog, args.hats, survey=survey, radius_arcsec=radius,
-                                      margin_cache=args.margin, progress=sys.stderr.isatty())
-        write_catalog_any(df, out, fmt="parquet", metadata={survey: summary}, overwrite=args.overwrite)
-    counts = ", ".join(f"{k.removeprefix('n_')} {v:,}" for k, v in summary.items() if k.startswith("n_"))
-    print(f"{survey}: {counts}")
-    print(f"wrote {out}")
-    return 0
-
-
-def _write(df, out: Path, args: argparse.Namespace) -> None:
-    """The TAP path's output: HATS for a HATS input (or --out-format hats), else one Parquet file."""
-    from core.partitioned import is_hats, output_format, write_catalog_any
-
-    fmt = "hats" if is_hats(args.catalog) and args.out_format == "auto" else output_format(out, args.out_format)
-    write_catalog_any(df, out, fmt=fmt, overwrite=args.overwrite)
+    return out, read_catalog_parquet(args.catalog, f"crossmatch {service}"), archive_config(service, **overrides)
 
 
 def run_gaia(args: argparse.Namespace) -> int:
     from core.archives.gaia import crossmatch_gaia
+    from core.catalog import write_parquet
 
     if args.hats:
-        return _run_hats(args, "gaia")
+        from core.cli._hats import run_crossmatch_hats
+
+        return run_crossmatch_hats(args, "gaia")
+
     out, df, config = _prepare(args, "gaia")
     print(f"matching {len(df):,} stars with Gaia DR3 at {config.url} ({args.method}, {args.radius:g} arcsec)")
     result, summary = crossmatch_gaia(
         df, method=args.method.replace("-", "_"), radius_arcsec=args.radius, batch_size=args.batch_size,
         mode="sync" if args.sync else "async", config=config, cache=not args.no_cache)
     print(summary.format())
-    _write(result, out, args)
+    write_parquet(result, out, overwrite=args.overwrite)
     print(f"wrote {out}")
     return 0
 
 
 def run_simbad(args: argparse.Namespace) -> int:
     from core.archives.simbad import crossmatch_simbad
+    from core.catalog import write_parquet
 
     if args.hats:
-        return _run_hats(args, "simbad")
+        from core.cli._hats import run_crossmatch_hats
+
+        return run_crossmatch_hats(args, "simbad")
+
     out, df, config = _prepare(args, "simbad")
     print(f"matching {len(df):,} stars with SIMBAD at {config.url} ({args.radius:g} arcsec, nearest)")
     result, summary = crossmatch_simbad(
@@ -145,6 +115,6 @@ def run_simbad(args: argparse.Namespace) -> int:
         drop_nonstellar=args.drop_nonstellar, batch_size=args.batch_size,
         mode="async" if args.use_async else "sync", config=config, cache=not args.no_cache)
     print(summary.format())
-    _write(result, out, args)
+    write_parquet(result, out, overwrite=args.overwrite)
     print(f"wrote {out} ({len(result):,} rows)")
     return 0

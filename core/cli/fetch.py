@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from core.cli._io import output_dir, output_file
 from core.errors import CatalogError, ConfigError, OutputExistsError
 
 PS1_EPILOG = """\
@@ -61,6 +61,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     ps1.add_argument("--overwrite", action="store_true", help="replace existing merged/selected files")
     ps1.set_defaults(func=run_ps1)
 
+    det = what.add_parser(
+        "ps1-detections", help="PS1 DR2 single-epoch detections of a catalog's stars (MAST TAP, resumable)",
+        description=(
+            "Query dbo.Detection for the obj_id (PS1 objID) of every star of CATALOG in chunks (one TAP job each, "
+            "saved to OUT.parts/ so an interrupted fetch resumes), convert psfFlux (Jy) to AB magnitudes and "
+            "filterID to bands, and write the epoch table OUT (Parquet, sorted by star). Assumption, not a "
+            "measurement: ~60 detections and ~6 kB of VOTable per star."
+        ),
+    )
+    det.add_argument("catalog", help="catalog Parquet whose obj_id are PS1 objIDs")
+    det.add_argument("--out", required=True, help="epoch table to write (Parquet)")
+    det.add_argument("--chunk-size", type=int, default=500, help="objects per TAP query (default 500)")
+    det.add_argument("--workers", type=int, default=None, help="concurrent TAP jobs (default 4)")
+    det.add_argument("--sync", action="store_true", help="use synchronous queries instead of async jobs")
+    det.add_argument("--overwrite", action="store_true", help="replace OUT if it exists (the parts are kept)")
+    det.set_defaults(func=run_detections)
+
     cut = what.add_parser("cutout", help="a PS1 colour JPEG cutout (0.25 arcsec/pixel)",
                           description="Fetch a colour JPEG cutout from the PS1 image service.")
     cut.add_argument("ra", type=float)
@@ -79,7 +96,7 @@ def run_ps1(args: argparse.Namespace) -> int:
     from core.catalog import write_parquet
     from core.pipeline import select
 
-    out = Path(args.out)
+    out = output_dir(args.out)
     hats = args.format == "hats"
     raw_path, sel_path = (out / "ps1_raw", out / "ps1_selected") if hats else \
         (out / "ps1_raw.parquet", out / "ps1_selected.parquet")
@@ -101,7 +118,9 @@ def run_ps1(args: argparse.Namespace) -> int:
     n = len(fetcher.tiles)
     print(f"{region.describe()}: {n} tile{'s' * (n != 1)} of {args.tile_deg:g} deg from {fetcher.config.url}")
     if hats:
-        return _stream_ps1_hats(args, fetcher, raw_path, sel_path)
+        from core.cli._hats import stream_ps1_hats
+
+        return stream_ps1_hats(args, fetcher, raw_path, sel_path)
     result = fetcher.run()
     print(f"merged {len(result.catalog):,} rows from {result.n_tiles} tiles ({result.n_tiles_resumed} resumed "
           f"from disk); dropped {result.n_duplicates:,} duplicates and {result.n_outside_region:,} rows "
@@ -122,68 +141,39 @@ def run_ps1(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stream_ps1_hats(args: argparse.Namespace, fetcher, raw_path: Path, sel_path: Path) -> int:
-    """Tiles -> two HATS catalogs, one tile in memory at a time; the cuts run tile by tile (row by row)."""
-    from core.bands import PS1
-    from core.mock.stream import merge_funnels
-    from core.partitioned import HatsWriter
-    from core.pipeline import select
-
-    fetcher.run(merge=False)
-    raw = HatsWriter(raw_path, catalog_name="ps1_raw", overwrite=args.overwrite, unique_id="obj_id")
-    sel = HatsWriter(sel_path, catalog_name="ps1_selected", overwrite=args.overwrite, unique_id="obj_id")
-    funnels, n_dup, n_out, n_raw, meta = [], 0, 0, 0, {}
-    prov = {**fetcher.manifest(), "streamed_to_hats": True}
-    try:
-        for df, dup, outside in fetcher.iter_tiles():
-            n_dup, n_out = n_dup + dup, n_out + outside
-            if len(df) == 0:
-                continue
-            prov["prob_star"] = prov.get("prob_star", False) or "prob_star" in df.columns
-            n_raw += len(df)
-            raw.add(df)
-            df.attrs["sedscape"] = {"source": "ps1_dr2_tap"}
-            s, funnel = select(df, PS1, cuts=not args.no_cuts, deredden=args.ebv != "none",
-                               ebv="sfd" if args.ebv == "sfd" else "none")
-            funnels.append(funnel)
-            meta = dict(s.attrs.get("sedscape", {}))
-            s.attrs = {}
-            sel.add(s)
-        if n_raw == 0:
-            raise CatalogError(f"the service returned no PS1 objects in the {fetcher.region.describe()}; "
-                               "nothing written")
-        funnel = merge_funnels(funnels)
-        prov.update({"n_duplicates_dropped_in_tiles": n_dup, "n_outside_region_dropped": n_out})
-        raw.close({"source": "ps1_dr2_tap", "provenance": prov})
-        meta.update({"source": "ps1_dr2_tap", "provenance": prov, "funnel": funnel.to_dict()})
-        if sel.n_rows:
-            sel.close(meta)
-        else:
-            sel.abort()
-    except BaseException:
-        raw.abort()
-        sel.abort()
-        raise
-    print(f"streamed {n_raw:,} rows from {len(fetcher.tiles)} tiles ({fetcher.n_resumed} resumed from disk); "
-          f"dropped {n_dup + raw.n_duplicates:,} duplicates and {n_out:,} rows outside the region")
-    if args.server_cuts:
-        print("(n >= 5 and error <= 0.05 cuts were applied inside MAST before the rows below)")
-    print(funnel.format())
-    print(f"wrote HATS catalogs {raw_path} ({raw.n_rows:,} rows) and {sel_path} ({sel.n_rows:,} stars)")
-    return 0
-
-
 def run_cutout(args: argparse.Namespace) -> int:
     from core.archives.cache import atomic_write_bytes
     from core.archives.cutouts import fetch_cutout
 
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:
-        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+    out = output_file(args.out, overwrite=args.overwrite)
     cut = fetch_cutout(args.ra, args.dec, size=args.size, filters=args.filters)
     atomic_write_bytes(out, cut.data)
     if cut.placeholder:
         print(f"wrote a placeholder to {out}: {cut.message}")
         return 1
     print(f"wrote {out} ({len(cut.data):,} bytes, {args.size} px at 0.25 arcsec/px, {args.filters})")
+    return 0
+
+
+def run_detections(args: argparse.Namespace) -> int:
+    from core.archives.config import archive_config
+    from core.archives.ps1_detections import DetectionFetcher
+    from core.catalog import read_parquet
+    from core.cli._io import output_file
+    from core.epochs import validate_epochs, write_epochs
+
+    out = output_file(args.out, overwrite=args.overwrite)
+    ids = read_parquet(args.catalog, columns=["obj_id"])["obj_id"].to_numpy()
+    overrides = {"max_workers": args.workers} if args.workers else {}
+    fetcher = DetectionFetcher(out.with_name(out.name + ".parts"), ids, chunk_size=args.chunk_size,
+                               config=archive_config("ps1", **overrides), mode="sync" if args.sync else "async")
+    print(f"{len(fetcher.obj_ids):,} objects in {len(fetcher.chunks)} chunks from {fetcher.config.url}")
+    res = fetcher.run()
+    if len(res.epochs) == 0:
+        raise CatalogError(f"the service returned no detections for the {len(ids):,} objects of {args.catalog}; "
+                           "nothing written")
+    rep = validate_epochs(res.epochs, source=str(out), catalog_ids=ids)
+    write_epochs(res.epochs, out, metadata={"catalog": str(args.catalog)}, overwrite=args.overwrite)
+    print(f"{res.n_chunks_resumed} of {res.n_chunks} chunks resumed from disk; {rep.summary()}")
+    print(f"wrote {out}")
     return 0
