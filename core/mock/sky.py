@@ -30,7 +30,7 @@ from core.bands import PS1
 from core.catalog import bandset_to_meta
 from core.errors import ConfigError
 from core.mock import clusters as clusters_mod
-from core.mock import galaxy, labels, photometry
+from core.mock import galaxy, labels, photometry, spectro
 from core.mock import populations as pops
 from core.mock.photometry import PhotometryConfig
 
@@ -376,7 +376,8 @@ def build_precut(cfg: MockConfig) -> pd.DataFrame:
     band_codes = np.where(hit, np.maximum(band_idx, 0) + 1, 0).astype(np.int8)
     cols["true_artefact_band"] = pd.Categorical.from_codes(band_codes, categories=["", *BANDS])
     cols["true_artefact_offset"] = np.where(hit, offset, 0.0).astype(np.float32)
-    return pd.DataFrame(cols)
+    # true_teff, true_logg and LAMOST-like teff/logg/feh labels (their own random stream).
+    return spectro.add_spectroscopy(pd.DataFrame(cols), cfg.seed)
 
 
 @contextmanager
