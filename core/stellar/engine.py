@@ -19,7 +19,7 @@ from core.stellar.model import StellarModel, colour_matrix, forward
 class StellarEngine:
     """One model layout's compiled epoch and evaluation functions; weights travel as one flat vector."""
 
-    def __init__(self, model: StellarModel, batch_size: int) -> None:
+    def __init__(self, model: StellarModel, batch_size: int, *, jit: bool = True) -> None:
         self.shapes = model.weight_shapes()
         sizes = [int(np.prod(s)) for s in self.shapes]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int).tolist()
@@ -29,8 +29,9 @@ class StellarEngine:
         self.l2 = float(model.config.l2)
         self.batch_size = int(batch_size)
         self.bmat_t = tf.constant(colour_matrix(model.n_bands).T.astype(np.float32))
-        self._epoch_fn = tf.function(self._epoch, jit_compile=True)
-        self._eval_fn = tf.function(self._mse, jit_compile=True)
+        # XLA pays off on large training sets; on small ones its compile time (seconds) dominates.
+        self._epoch_fn = tf.function(self._epoch, jit_compile=jit)
+        self._eval_fn = tf.function(self._mse, jit_compile=jit)
 
     def _unflatten(self, theta: tf.Tensor) -> list[tf.Tensor]:
         o = self.offsets

@@ -15,6 +15,7 @@ All of it is matrix products and element-wise arithmetic on (stars x nodes) bloc
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,8 @@ class InferenceConfig:
     galactic_prior: bool = True
     ebv_max: float = 3.0
     mu_range: tuple[float, float] = (-1.0, 23.0)
-    mu_step: float = 0.05
-    sky_cell_deg: float = 1.0
+    mu_step: float = 0.1
+    sky_cell_deg: float = 2.0
 
     def __post_init__(self) -> None:
         if int(self.chunk_size) < 1:
@@ -131,24 +132,32 @@ def _sym_flat(p: np.ndarray) -> np.ndarray:
 
 
 class _Posterior:
-    """The compiled (stars x nodes) posterior for one model, node set and prior table."""
+    """The compiled (stars x nodes) posterior for one node set and prior table.
 
-    def __init__(self, nodes: Nodes, table: prior_mod.SkyTable | None, config: InferenceConfig) -> None:
+    Node arrays are arguments, so each block of stars is evaluated against only the nodes whose colour
+    can match theirs (:func:`_node_window`); blocks are padded to a few sizes to limit XLA compilations.
+    """
+
+    def __init__(
+        self, nodes: Nodes, table: prior_mod.SkyTable | None, config: InferenceConfig, *, jit: bool = True
+    ) -> None:
         import tensorflow as tf
 
         self.tf = tf
         c, a = nodes.colours - nodes.centre[None, :], nodes.r_colours
         f32 = np.float32
-        self.cn = tf.constant(c.T.astype(f32))  # (B-1, K)
-        self.an = tf.constant(a.T.astype(f32))
-        self.f_cc = tf.constant(_sym_features(c, c).T.astype(f32))  # (F, K)
-        self.f_ac = tf.constant(_sym_features(a, c).T.astype(f32))
-        self.f_aa = tf.constant(_sym_features(a, a).T.astype(f32))
-        self.m0 = tf.constant(nodes.m_ref.astype(f32))
-        self.a0 = tf.constant(nodes.r_ref.astype(f32))
-        self.lnw = tf.constant(nodes.ln_weight.astype(f32))
-        self.theta = tf.constant(nodes.theta.astype(f32))  # (K, 3)
-        self.feh_idx = tf.constant(nodes.feh_index)
+        self.node_arrays = {
+            "cn": c.astype(f32),
+            "an": a.astype(f32),
+            "f_cc": _sym_features(c, c).astype(f32),
+            "f_ac": _sym_features(a, c).astype(f32),
+            "f_aa": _sym_features(a, a).astype(f32),
+            "m0": nodes.m_ref.astype(f32),
+            "a0": nodes.r_ref.astype(f32),
+            "lnw": nodes.ln_weight.astype(f32),
+            "theta": nodes.theta.astype(f32),
+            "feh_idx": nodes.feh_index.astype(np.int32),
+        }
         self.ebv_max = float(config.ebv_max)
         if table is not None:
             self.table = tf.constant(table.table.reshape(-1))
@@ -156,28 +165,46 @@ class _Posterior:
             self.mu0, self.dmu = float(table.mu[0]), float(table.mu[1] - table.mu[0])
         else:
             self.table = None
-        self.fn = tf.function(self._run, jit_compile=True)
+        # XLA fuses the (stars x nodes) arithmetic; for a few thousand stars its compile time dominates.
+        self.fn = tf.function(self._run, jit_compile=bool(jit))
 
-    def _run(self, col, p_flat, pc, e0, s0, y0, meas0, plx, plx_ivar, cell):
+    def node_block(self, idx: np.ndarray, size: int) -> list[np.ndarray]:
+        """Node arrays for the nodes ``idx``, padded to ``size`` with nodes of zero prior weight."""
+        pad = size - len(idx)
+        full = np.concatenate([idx, np.full(pad, idx[0] if len(idx) else 0)])
+        out = []
+        for key, arr in self.node_arrays.items():
+            part = arr[full]
+            if key == "lnw" and pad:
+                part = part.copy()
+                part[len(idx):] = PAD_LN_WEIGHT
+            if key in ("cn", "an", "f_cc", "f_ac", "f_aa"):
+                part = np.ascontiguousarray(part.T)
+            out.append(part)
+        out.append(np.concatenate([np.zeros(len(idx), np.float32), np.full(pad, PAD_CHI2, np.float32)]))
+        return out
+
+    def _run(self, col, p_flat, pc, e0, s0, y0, meas0, plx, plx_ivar, cell,
+             cn, an, f_cc, f_ac, f_aa, m0, a0, lnw, theta, feh_idx, pad_chi2):
         tf = self.tf
         cpc = tf.reduce_sum(col * pc, axis=1, keepdims=True)  # c^T P c  (N, 1)
-        d_pd = cpc - 2.0 * tf.matmul(pc, self.cn) + tf.matmul(p_flat, self.f_cc)
-        a_pd = tf.matmul(pc, self.an) - tf.matmul(p_flat, self.f_ac)
-        a_pa = tf.matmul(p_flat, self.f_aa)
+        d_pd = cpc - 2.0 * tf.matmul(pc, cn) + tf.matmul(p_flat, f_cc)
+        a_pd = tf.matmul(pc, an) - tf.matmul(p_flat, f_ac)
+        a_pa = tf.matmul(p_flat, f_aa)
         iv0 = 1.0 / tf.square(s0)[:, None]
         e_opt = (a_pd + e0[:, None] * iv0) / (a_pa + iv0)
         e_opt = tf.clip_by_value(e_opt, 0.0, self.ebv_max)
         chi2_c = d_pd - 2.0 * e_opt * a_pd + tf.square(e_opt) * a_pa + tf.square(e_opt - e0[:, None]) * iv0
-        mu = y0[:, None] - self.m0[None, :] - e_opt * self.a0[None, :]
-        plx_pred = tf.pow(10.0, 2.0 - 0.2 * mu)
+        mu = y0[:, None] - m0[None, :] - e_opt * a0[None, :]
+        plx_pred = tf.exp(LN10 * (2.0 - 0.2 * mu))  # parallax in mas at distance modulus mu
         chi2_p = tf.square(plx[:, None] - plx_pred) * plx_ivar[:, None] * meas0[:, None]
-        like = chi2_c + chi2_p
-        total = like - 2.0 * self.lnw[None, :]
+        like = chi2_c + chi2_p + pad_chi2[None, :]
+        total = like - 2.0 * lnw[None, :]
         if self.table is not None:
             pos = tf.clip_by_value((mu - self.mu0) / self.dmu, 0.0, float(self.n_mu - 1) - 1e-3)
             i0 = tf.cast(tf.floor(pos), tf.int32)
             frac = pos - tf.cast(i0, tf.float32)
-            base = cell[:, None] * (self.n_mu * self.n_feh) + self.feh_idx[None, :]
+            base = cell[:, None] * (self.n_mu * self.n_feh) + feh_idx[None, :]
             t0 = tf.gather(self.table, base + i0 * self.n_feh)
             t1 = tf.gather(self.table, base + (i0 + 1) * self.n_feh)
             total = total - 2.0 * ((1.0 - frac) * t0 + frac * t1) * meas0[:, None]
@@ -185,18 +212,91 @@ class _Posterior:
         t_min = tf.reduce_min(total, axis=1, keepdims=True)
         w = tf.exp(-0.5 * (total - t_min))
         w = w / tf.reduce_sum(w, axis=1, keepdims=True)
-        cols = [self.theta[:, 0][None, :], self.theta[:, 1][None, :], self.theta[:, 2][None, :], e_opt, mu]
-        means = [tf.reduce_sum(w * v, axis=1) for v in cols]
-        vars_ = [
-            tf.maximum(tf.reduce_sum(w * tf.square(v), axis=1) - tf.square(m), 0.0)
-            for v, m in zip(cols, means, strict=True)
-        ]
-        return tf.stack(means, axis=1), tf.stack(vars_, axis=1), best_like
+        # Node-only quantities average by matrix products; E(B-V) and mu vary per star and node.
+        th_mean = tf.matmul(w, theta)
+        th_var = tf.maximum(tf.matmul(w, tf.square(theta)) - tf.square(th_mean), 0.0)
+        e_mean = tf.reduce_sum(w * e_opt, axis=1)
+        e_var = tf.maximum(tf.reduce_sum(w * tf.square(e_opt), axis=1) - tf.square(e_mean), 0.0)
+        mu_mean = tf.reduce_sum(w * mu, axis=1)
+        mu_var = tf.maximum(tf.reduce_sum(w * tf.square(mu), axis=1) - tf.square(mu_mean), 0.0)
+        means = tf.concat([th_mean, tf.stack([e_mean, mu_mean], axis=1)], axis=1)
+        variances = tf.concat([th_var, tf.stack([e_var, mu_var], axis=1)], axis=1)
+        return means, variances, best_like
 
     def __call__(self, *arrays):
         tf = self.tf
         out = self.fn(*(tf.constant(a) for a in arrays))
         return [o.numpy() for o in out]
+
+
+PAD_LN_WEIGHT = -1.0e4
+XLA_MIN_STARS = 20_000  # compile the posterior with XLA from this many stars on
+LN10 = float(np.log(10.0))
+PAD_CHI2 = 1.0e12
+# Colour margin (mag) beyond the photometric window: the model's own error and the grid's spacing.
+WINDOW_MARGIN = 0.15
+WINDOW_SIGMAS = 5.0
+
+
+def _window_colours(model: StellarModel) -> list[tuple[int, int]]:
+    """Two colours (index pairs into the model's colour vector, -1 = the reference band) that locate a star
+    on the stellar locus: first band - middle band and middle band - last band (g-i and i-y for PS1)."""
+    names = [model.bands[k] for k in model.order[1:]]
+
+    def pos(band: str) -> int:
+        return names.index(band) if band in names else -1
+
+    first, mid, last = model.bands[0], model.bands[len(model.bands) // 2], model.bands[-1]
+    return [(pos(first), pos(mid)), (pos(mid), pos(last))]
+
+
+def _colour(values: np.ndarray, pair: tuple[int, int]) -> np.ndarray:
+    i, j = pair
+    a = values[:, i] if i >= 0 else 0.0
+    b = values[:, j] if j >= 0 else 0.0
+    return np.asarray(a - b, np.float64)
+
+
+def _colour_var(cov: np.ndarray, pair: tuple[int, int]) -> np.ndarray:
+    i, j = pair
+    v = np.zeros(len(cov))
+    if i >= 0:
+        v = v + cov[:, 1 + i, 1 + i]
+    if j >= 0:
+        v = v + cov[:, 1 + j, 1 + j]
+    if i >= 0 and j >= 0:
+        v = v - 2 * cov[:, 1 + i, 1 + j]
+    return np.sqrt(np.maximum(v, 0.0))
+
+
+def _node_window(inputs: dict, nodes: Nodes, model: StellarModel, config: InferenceConfig):
+    """Per star and window colour, the interval its nodes' dust-free colour must lie in (observed colour
+    minus any reddening the E(B-V) prior allows, +- WINDOW_SIGMAS sigma + WINDOW_MARGIN), and the nodes'
+    colours. Stars with an unmeasured window band get an unbounded interval."""
+    col = inputs["col"] + nodes.centre[None, :]
+    e_hi = np.minimum(config.ebv_max, inputs["e0"] + 5.0 * inputs["s0"])
+    los, his, node_cs = [], [], []
+    for k, pair in enumerate(_window_colours(model)):
+        star = _colour(col, pair)
+        node_c = _colour(nodes.colours, pair)
+        node_r = _colour(nodes.r_colours, pair)
+        sigma = inputs[f"window_sigma_{k}"]
+        pad = WINDOW_SIGMAS * sigma + WINDOW_MARGIN
+        lo = star - e_hi * max(float(np.max(node_r)), 0.0) - pad
+        hi = star - e_hi * min(float(np.min(node_r)), 0.0) + pad
+        unbounded = ~np.isfinite(sigma) | (sigma > 1.0)
+        los.append(np.where(unbounded, -np.inf, lo))
+        his.append(np.where(unbounded, np.inf, hi))
+        node_cs.append(node_c)
+    return np.stack(los, 1), np.stack(his, 1), np.stack(node_cs, 1)
+
+
+def _block_size(k: int, total: int) -> int:
+    """Pad a block's node count to 256 x a power of two (at most the total), so XLA compiles few shapes."""
+    size = 256
+    while size < k:
+        size *= 2
+    return max(min(size, max(total, k)), k)
 
 
 def _fill_unmeasured(mags, unmeasured, ref, model, centre):
@@ -246,7 +346,9 @@ def _inputs(df: pd.DataFrame, model: StellarModel, data_config: StellarDataConfi
         plx = np.zeros(len(df))
         plx_ivar = np.zeros(len(df))
     col = y[:, 1:] - centre[None, :]
+    windows = {f"window_sigma_{k}": _colour_var(cov, pair) for k, pair in enumerate(_window_colours(model))}
     return {
+        **windows,
         "col": col.astype(np.float32),
         "p_flat": _sym_flat(p).astype(np.float32),
         "pc": np.einsum("nij,nj->ni", p, col).astype(np.float32),
@@ -286,27 +388,44 @@ def infer_parameters(
     n = len(df)
     table = None
     cell = np.zeros(n, np.int32)
+    t_start = time.perf_counter()
     if config.galactic_prior and n:
         l_deg, b_deg = df["l"].to_numpy(np.float64), df["b"].to_numpy(np.float64)
         table = prior_mod.sky_table(
             l_deg, b_deg, grid.feh, cell_deg=config.sky_cell_deg, mu_range=config.mu_range, mu_step=config.mu_step
         )
         cell = table.cell_of(l_deg, b_deg).astype(np.int32)
-    post = _Posterior(nodes, table, config)
+    post = _Posterior(nodes, table, config, jit=n >= XLA_MIN_STARS)
+    log.info("stellar inference: prior table %s in %.1f s", None if table is None else table.table.shape,
+             time.perf_counter() - t_start)
+    t_start = time.perf_counter()
     means = np.full((n, len(PARAMETERS)), np.nan)
     variances = np.full((n, len(PARAMETERS)), np.nan)
     best = np.full(n, np.nan)
     keys = ("col", "p_flat", "pc", "e0", "s0", "y0", "meas0", "plx", "plx_ivar")
     size = int(min(config.chunk_size, max(n, 1)))
+    lo, hi, node_c = _node_window(inputs, nodes, model, config)
+    # Stars of similar colour and similar window width share a block, so a block needs few nodes.
+    width = np.clip(np.floor(np.log2(np.maximum(hi[:, 0] - lo[:, 0], 0.05) / 0.05)), 0, 10)
+    width = np.where(np.isfinite(hi[:, 0] - lo[:, 0]), width, 11)
+    star_order = np.lexsort((np.where(np.isfinite(lo[:, 0]), lo[:, 0], 0.0), width))
+    n_nodes = []
     with tqdm(total=n, unit="star", desc="stellar parameters", disable=not progress) as bar:
         for s in range(0, n, size):
-            part = [inputs[k][s : s + size] for k in keys] + [cell[s : s + size]]
-            k = len(part[0])
+            rows = star_order[s : s + size]
+            k = len(rows)
+            inside = np.all((node_c >= lo[rows].min(axis=0)) & (node_c <= hi[rows].max(axis=0)), axis=1)
+            idx = np.flatnonzero(inside) if inside.any() else np.arange(len(nodes))
+            block = _block_size(len(idx), len(nodes))
+            part = [inputs[key][rows] for key in keys] + [cell[rows]]
             if k < size:
-                part = [np.concatenate([a, np.repeat(a[-1:], size - k, axis=0)]) for a in part]
-            m, v, bl = post(*part)
-            means[s : s + k], variances[s : s + k], best[s : s + k] = m[:k], v[:k], bl[:k]
+                part = [np.concatenate([arr, np.repeat(arr[-1:], size - k, axis=0)]) for arr in part]
+            m, v, bl = post(*part, *post.node_block(idx, block))
+            means[rows], variances[rows], best[rows] = m[:k], v[:k], bl[:k]
+            n_nodes.append(len(idx))
             bar.update(k)
+    log.info("stellar inference: %.0f nodes per block on average (of %d); %.1f s", np.mean(n_nodes) if n_nodes else 0,
+             len(nodes), time.perf_counter() - t_start)
     # A uniform distribution over one grid cell: the resolution of the node posterior.
     quant = np.zeros_like(variances)
     quant[:, 0] = (nodes.steps[0] * means[:, 0]) ** 2 / 12.0

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 HISTORY_NAME = "history.json"
 TEST_NAME = "test_predictions.npz"
 MIN_LABELLED = 30
+XLA_MIN_STARS = 5000  # compile epochs with XLA from this many training stars on
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,7 @@ def train_stellar_model(
     log.info("stellar model: %d labelled stars (train %d, validation %d, test %d); %d with parallax S/N >= %g",
              n, len(tr), len(va), len(te), int(data.has_parallax.sum()), data_config.parallax_snr_min)
     x_std = model.standardise(data.theta)
-    engine = StellarEngine(model, config.batch_size)
+    engine = StellarEngine(model, config.batch_size, jit=len(tr) >= XLA_MIN_STARS)
     state = engine.start(model.weights, config.learning_rate)
     rng = np.random.default_rng(config.seed + 1)
     schedule = chi2_schedule(config)
@@ -305,7 +306,8 @@ def train_stellar_model(
     for name, idx in (("train", tr), ("val", va), ("test", te)):
         arr = tensors(x_std[idx], final.ebv[idx], final.lt[idx], data.y_obs[idx], final_keep[idx])
         losses[name] = engine.mse(state["theta"], arr)
-    grid = training_density(data.theta[tr[final_keep[tr]]], grid_config)
+    # Where the model has seen training stars (all of the training split: a star cut late still shaped it).
+    grid = training_density(data.theta[tr], grid_config)
     card = _card(model, lab, df, bands, source, data_config, config, grid_config, history, losses, split,
                  final, final_keep, n_dropped)
     result = StellarTrainingResult(model, history, split, final, card, grid, out_path, losses)

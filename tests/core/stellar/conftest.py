@@ -44,8 +44,8 @@ def toy_catalog(n: int, seed: int, *, ebv_max: float = 0.5, label_noise: bool = 
     df = pd.DataFrame({"obj_id": np.arange(n, dtype=np.int64) + 1})
     df["ra"] = rng.uniform(150, 160, n)
     df["dec"] = rng.uniform(20, 30, n)
-    df["l"] = rng.uniform(0, 360, n)
-    df["b"] = rng.uniform(60, 80, n)
+    df["l"] = rng.uniform(200, 210, n)  # a small patch: a few cells of the prior table
+    df["b"] = rng.uniform(64, 70, n)
     for k, b in enumerate(BANDS):
         df[b] = mags_obs[:, k]
         df[f"{b}_err"] = err[:, k]
