@@ -9,7 +9,8 @@ cluster, extragalactic), ``true_cluster`` ("" for field objects), ``true_mr`` (a
 system, both components for unresolved pairs), ``true_feh``, ``true_dist_pc``, ``true_ebv`` (the
 reddening actually applied: stars within a few dust scale heights see less than the map's ``ebv``),
 ``true_g..true_y`` (noise-free, unreddened apparent magnitudes), ``true_artefact_band`` and
-``true_artefact_offset``. ``true_anomaly`` marks :data:`ANOMALOUS_CLASSES`: objects whose SED no
+``true_artefact_offset``, ``true_teff`` and ``true_logg`` (:mod:`core.mock.spectro`, which also adds
+LAMOST-like ``teff, logg, feh`` labels and errors for a bright few per cent). ``true_anomaly`` marks :data:`ANOMALOUS_CLASSES`: objects whose SED no
 single star has (WD+M pairs, quasars, compact galaxies) or whose photometry is spoiled (artefacts).
 White dwarfs, hot subdwarfs, BHB stars, blue stragglers and RR Lyrae stars are rare but lie on their
 own smooth sequences, so they are not marked; an anomaly detector may still flag some of them.

@@ -175,29 +175,50 @@ def anomaly_comparison(df: pd.DataFrame, stellar_flag: np.ndarray, other_flag: n
 
 
 def cluster_check(
-    df: pd.DataFrame, *, ri_min: float = 0.5, r_max: float = 17.5, dm_lit: float = PRAESEPE_DM, ebv_lit: float = PRAESEPE_EBV
+    df: pd.DataFrame,
+    *,
+    ri_min: float = 0.7,
+    r_max: float = 18.0,
+    chi2_max: float = 10.0,
+    half_width: float = 0.6,
+    dm_lit: float = PRAESEPE_DM,
+    ebv_lit: float = PRAESEPE_EBV,
 ) -> dict[str, Any]:
-    """Praesepe's sequence in the M44 cone: the red dwarfs brighter than r_max (r - i > ri_min) are mostly
-    members at this depth. Their inferred distance moduli and E(B-V) against the literature."""
+    """Praesepe in the M44 cone: red dwarfs (r - i > ri_min, r < r_max, all five bands, stellar_chi2 <
+    chi2_max) are cluster members and background field dwarfs. Returns every selected star's distance
+    modulus and the group within ``half_width`` of the literature value: its size, median, spread and
+    E(B-V). (No proper motions here to pick members independently; the report shows all values.)"""
     r, i = observed_column(df, "r"), observed_column(df, "i")
-    sel = (r - i > ri_min) & (r < r_max) & np.isfinite(df["stellar_dm"].to_numpy(np.float64))
-    dm = df.loc[sel, "stellar_dm"].to_numpy(np.float64)
-    ebv = df.loc[sel, "stellar_ebv"].to_numpy(np.float64)
-    med = float(np.median(dm)) if len(dm) else float("nan")
-    mad = float(1.4826 * np.median(np.abs(dm - med))) if len(dm) else float("nan")
-    near = np.abs(dm - med) < 3 * max(mad, 0.05)
-    return {
-        "selection": f"r - i > {ri_min}, r < {r_max}",
+    dm_all = df["stellar_dm"].to_numpy(np.float64)
+    sel = (r - i > ri_min) & (r < r_max) & np.isfinite(dm_all) & (df["stellar_chi2"].to_numpy(np.float64) < chi2_max)
+    if "stellar_ncolours" in df.columns:
+        sel &= df["stellar_ncolours"].to_numpy() >= len([c for c in ("g", "r", "i", "z", "y") if c in df.columns]) - 1
+    dm = dm_all[sel]
+    ebv = df["stellar_ebv"].to_numpy(np.float64)[sel]
+    out: dict[str, Any] = {
+        "selection": f"r - i > {ri_min}, r < {r_max}, 5 bands, stellar_chi2 < {chi2_max}",
         "n": int(sel.sum()),
-        "dm_median": med,
-        "dm_robust_std": mad,
         "dm_literature": dm_lit,
-        "distance_pc_median": float(10 ** (0.2 * med + 1)) if len(dm) else float("nan"),
-        "n_within_3_sigma": int(near.sum()),
-        "ebv_median": float(np.median(ebv)) if len(ebv) else float("nan"),
         "ebv_literature": ebv_lit,
-        "dm_median_err": float(np.median(df.loc[sel, "stellar_dm_err"])) if sel.any() else float("nan"),
+        "dm_all_median": float(np.median(dm)) if len(dm) else float("nan"),
+        "ebv_all_median": float(np.median(ebv)) if len(ebv) else float("nan"),
     }
+    if not len(dm):
+        return out
+    group = np.abs(dm - dm_lit) <= half_width
+    g_dm = dm[group] if group.any() else np.array([np.nan])
+    out.update({
+        "group_window": half_width,
+        "group_n": int(group.sum()),
+        "group_dm_median": float(np.median(g_dm)),
+        "group_dm_std": float(np.std(g_dm)),
+        "group_distance_pc": float(10 ** (0.2 * np.median(g_dm) + 1)),
+        "group_ebv_median": float(np.median(ebv[group])) if group.any() else float("nan"),
+        "group_dm_err_median": float(np.median(df["stellar_dm_err"].to_numpy(np.float64)[sel][group]))
+        if group.any() else float("nan"),
+        "dm_values": np.round(np.sort(dm), 2).tolist(),
+    })
+    return out
 
 
 def chi2_flags(df: pd.DataFrame, threshold: float | None = None) -> tuple[np.ndarray, float]:

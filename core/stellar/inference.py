@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 PARAMETERS: tuple[str, ...] = ("teff", "logg", "feh", "ebv", "dm")
 
 
-def output_columns() -> list[str]:
+def stellar_output_columns() -> list[str]:
     """The columns :func:`infer_parameters` adds (``stellar_<p>`` and ``stellar_<p>_err``, then chi^2)."""
     cols = []
     for p in PARAMETERS:
@@ -372,7 +372,7 @@ def infer_parameters(
     grid_config: GridConfig | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """A DataFrame (same index as ``df``) with :func:`output_columns` for every row (defaults: the configs'
+    """A DataFrame (same index as ``df``) with :func:`stellar_output_columns` for every row (defaults: the configs'
     defaults; pass the model card's with :func:`configs_from_card`)."""
     from tqdm.auto import tqdm
 

@@ -241,14 +241,20 @@ def _markdown(s: dict[str, Any]) -> str:
         lines += [
             "## Real data: Praesepe (M44 cone)",
             "",
-            f"{cl['n']} stars with {cl['selection']} (at this depth mostly cluster M dwarfs): median distance "
-            f"modulus {cl['dm_median']:.2f} +- {cl['dm_robust_std']:.2f} (robust spread; median per-star error "
-            f"{cl['dm_median_err']:.2f}), i.e. {cl['distance_pc_median']:.0f} pc; literature "
-            f"{cl['dm_literature']:.2f} (186 pc, Gaia Collaboration 2018). {cl['n_within_3_sigma']} of them lie "
-            f"within 3 sigma of the median. Median E(B-V) {cl['ebv_median']:.3f}; literature "
-            f"{cl['ebv_literature']:.3f} (Taylor 2006).",
+            f"{cl['n']} red dwarfs in the cone ({cl['selection']}): Praesepe members and background field "
+            f"dwarfs. Inferred distance moduli, sorted: {', '.join(f'{v:.2f}' for v in cl.get('dm_values', []))}.",
             "",
         ]
+        if "group_n" in cl:
+            lines += [
+                f"Within +-{cl['group_window']:g} mag of the literature: {cl['group_n']} stars, median distance modulus "
+                f"{cl['group_dm_median']:.2f} (std {cl['group_dm_std']:.2f}; median per-star error "
+                f"{cl['group_dm_err_median']:.2f}), {cl['group_distance_pc']:.0f} pc; literature "
+                f"{cl['dm_literature']:.2f} (186 pc; Gaia Collaboration, Babusiaux et al. 2018). Its median "
+                f"E(B-V) is {cl['group_ebv_median']:.3f}; literature {cl['ebv_literature']:.3f} (Taylor 2006). "
+                f"All {cl['n']} selected: median E(B-V) {cl['ebv_all_median']:.3f}.",
+                "",
+            ]
     captions = {
         "r_vs_sf11": "Learned extinction vector against SF11",
         "predicted_cmds": "Observed (left) and predicted de-noised (right) CMDs of the test stars, coloured by Teff and [Fe/H] (seed Figs 8-9)",

@@ -387,19 +387,20 @@ def _write(result: StellarTrainingResult, data: StellarData, lab: pd.DataFrame, 
     for col in ("true_teff", "true_logg", "true_feh", "true_ebv", "ra", "dec", "obj_id"):
         if col in lab.columns:
             extra[col] = lab[col].to_numpy()[te]
-    np.savez_compressed(
-        out / TEST_NAME,
-        theta=data.theta[te],
-        y_obs=data.y_obs[te],
-        mag_var=data.mag_var[te],
-        mu_var=data.mu_var[te],
-        y_free=f.y_free[te],
-        ebv=f.ebv[te],
-        ebv_var=f.ebv_var[te],
-        ebv0=data.ebv0[te],
-        rchi2=f.rchi2[te],
+    arrays = {
+        "theta": data.theta[te],
+        "y_obs": data.y_obs[te],
+        "mag_var": data.mag_var[te],
+        "mu_var": data.mu_var[te],
+        "y_free": f.y_free[te],
+        "ebv": f.ebv[te],
+        "ebv_var": f.ebv_var[te],
+        "ebv0": data.ebv0[te],
+        "rchi2": f.rchi2[te],
         **extra,
-    )
+    }
+    small = {k: (v.astype(np.float32) if np.issubdtype(np.asarray(v).dtype, np.floating) else v) for k, v in arrays.items()}
+    np.savez_compressed(out / TEST_NAME, **small)
     (out / "model_card.json").write_text(json.dumps(result.card, indent=2, default=_json_default) + "\n")
     log.info("wrote stellar model to %s", out)
 
