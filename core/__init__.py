@@ -13,6 +13,7 @@ from typing import Any
 from core.bands import BAND_SETS, PS1, SDSS, Band, BandSet, get_band_set
 from core.catalog import (
     ValidationReport,
+    band_set_of,
     read_metadata,
     read_parquet,
     required_columns,
@@ -27,6 +28,7 @@ from core.errors import (
     ModelError,
     OfflineError,
     OutputExistsError,
+    PathError,
     SedscapeError,
 )
 
@@ -47,17 +49,38 @@ _LAZY: dict[str, str] = {
     "generate_mock_sky": "core.mock",
     "validate_mock": "core.mock",
     "MockConfig": "core.mock",
+    # shared science: the anomaly threshold, parallaxes, the stellar systems of the paper's field
+    "DEFAULT_THRESHOLD": "core.scoring",
+    "scored_columns": "core.scoring",
+    "PARALLAX_MIN_SNR": "core.astrometry",
+    "absolute_magnitude": "core.astrometry",
+    "STELLAR_SYSTEMS": "core.fields",
+    "StellarSystem": "core.fields",
+    # where things live
+    "default_model_dir": "core.paths",
+    "default_scored_path": "core.paths",
     # models, training, scoring, reports
     "build_model": "core.models",
     "TrainConfig": "core.models",
     "train_runs": "core.training",
     "TrainingResult": "core.training",
     "read_card": "core.card",
+    "CARD_NAME": "core.card",
+    "ModelCard": "core.card",
     "TrainedModel": "core.scoring",
     "score_catalog": "core.scoring",
     "flag_anomalies": "core.scoring",
     "load_scored": "core.scoring",
     "write_report": "core.report",
+    # labels and the anomaly ranking that learns from answers
+    "LabelStore": "core.labels",
+    "labels_path_for": "core.labels",
+    "INTERESTING": "core.labels",
+    "NOT_INTERESTING": "core.labels",
+    "AnomalyRanker": "core.ranking",
+    "RankingConfig": "core.ranking",
+    "simulate_feedback": "core.ranking",
+    "mock_oracle": "core.ranking",
     "ensure_default_scored": "core.defaults",
     # the data-driven stellar model (seed 002)
     "train_stellar_model": "core.stellar.training",
@@ -103,8 +126,10 @@ __all__ = [
     "ModelError",
     "OfflineError",
     "OutputExistsError",
+    "PathError",
     "SedscapeError",
     "ValidationReport",
+    "band_set_of",
     "get_band_set",
     "read_metadata",
     "read_parquet",

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.atomic import partial_target
 from core.bands import PS1, BandSet, get_band_set
 from core.errors import CatalogError, OutputExistsError
 
@@ -177,7 +178,7 @@ def write_parquet(
     metadata: dict[str, Any] | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Write ``df`` atomically (temp file then rename) with sedscape metadata in the schema.
+    """Write ``df`` atomically (hidden partial file, then rename) with sedscape metadata in the schema.
 
     Refuses to replace an existing file unless ``overwrite=True``; ``metadata`` is merged over
     ``df.attrs['sedscape']``.
@@ -194,10 +195,9 @@ def write_parquet(
     schema_meta = dict(table.schema.metadata or {})
     schema_meta[METADATA_KEY] = json.dumps(meta, default=_json_default).encode()
     table = table.replace_schema_metadata(schema_meta)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(path)
+    with partial_target(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+        tmp.replace(path)
     log.info("wrote %d rows to %s", len(df), path)
     return path
 

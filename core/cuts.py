@@ -79,6 +79,7 @@ class Cut:
     keep: Callable[[pd.DataFrame], np.ndarray]
     partial: bool = False
     skip_reason: str = ""
+    explain: Callable[[pd.DataFrame], str] | None = None  # extra funnel note from the removed rows
 
 
 @dataclass
@@ -104,15 +105,20 @@ class Funnel:
     n_input: int
     steps: list[FunnelStep] = field(default_factory=list)
     n_output: int = 0
+    notes: list[str] = field(default_factory=list)  # what reading the input changed or found (units, ...)
 
     def to_dict(self) -> dict:
-        return {"n_input": self.n_input, "n_output": self.n_output, "steps": [asdict(s) for s in self.steps]}
+        d = {"n_input": self.n_input, "n_output": self.n_output, "steps": [asdict(s) for s in self.steps]}
+        if self.notes:
+            d["notes"] = list(self.notes)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Funnel:
         try:
             steps = [FunnelStep(**s) for s in d["steps"]]
-            return cls(n_input=int(d["n_input"]), steps=steps, n_output=int(d["n_output"]))
+            notes = [str(n) for n in d.get("notes", [])]
+            return cls(n_input=int(d["n_input"]), steps=steps, n_output=int(d["n_output"]), notes=notes)
         except (KeyError, TypeError) as exc:
             raise CatalogError(f"funnel metadata is malformed ({exc}): {d!r:.200}") from exc
 
@@ -141,6 +147,7 @@ class Funnel:
             lines.append("  ".join(cells + [r[4]]).rstrip())
             if k == 0:
                 lines.append("  ".join("-" * w for w in widths))
+        lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
 
@@ -170,14 +177,28 @@ def _all_at_least(columns: tuple[str, ...], threshold: float) -> Callable[[pd.Da
     return keep
 
 
-def _all_at_most(columns: tuple[str, ...], threshold: float) -> Callable[[pd.DataFrame], np.ndarray]:
+def _positive_at_most(columns: tuple[str, ...], threshold: float) -> Callable[[pd.DataFrame], np.ndarray]:
+    """Keep rows whose values are all in (0, threshold]: an error of zero or below is not a measurement."""
+
     def keep(df: pd.DataFrame) -> np.ndarray:
         mask = np.ones(len(df), dtype=bool)
         for col in columns:
-            mask &= _values(df, col) <= threshold
+            v = _values(df, col)
+            mask &= (v > 0) & (v <= threshold)
         return mask
 
     return keep
+
+
+def _nonpositive_note(removed: pd.DataFrame) -> str:
+    """'N with errors <= 0 (g_err 3)': sentinels and NaN excluded (the completeness cut counts those)."""
+    values = removed.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = (values <= 0) & ~np.isin(values, SENTINELS)
+    n_rows = int(bad.any(axis=1).sum())
+    if not n_rows:
+        return ""
+    per_col = [f"{col} {int(n):,}" for col, n in zip(removed.columns, bad.sum(axis=0), strict=True) if n]
+    return f"{n_rows:,} with errors <= 0 ({', '.join(per_col)})"
 
 
 def _colour(blue: str, red: str, lo: float | None, hi: float | None, strict_lo: bool, strict_hi: bool):
@@ -278,9 +299,10 @@ def paper_cuts(bands: BandSet = PS1, config: CutConfig = DEFAULT_CUT_CONFIG) -> 
         ),
         Cut(
             "errors",
-            f"<band>_err <= {c.max_err:g} in every band",
+            f"0 < <band>_err <= {c.max_err:g} in every band",
             bands.err_columns,
-            _all_at_most(bands.err_columns, c.max_err),
+            _positive_at_most(bands.err_columns, c.max_err),
+            explain=_nonpositive_note,
         ),
     ]
     return cuts
@@ -316,6 +338,8 @@ def apply_cuts(df: pd.DataFrame, cuts: list[Cut]) -> tuple[pd.DataFrame, Funnel]
             notes.append(f"{', '.join(missing)} absent, not checked")
         present = [col for col in cut.columns if col in current.columns]
         notes.append(_missing_note(current.loc[~mask, present]))
+        if cut.explain is not None:
+            notes.append(cut.explain(current.loc[~mask, present]))
         funnel.steps.append(
             FunnelStep(
                 cut.name, cut.description, n_before, int((~mask).sum()), True, "; ".join(filter(None, notes))

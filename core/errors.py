@@ -40,3 +40,7 @@ class OfflineError(ArchiveError):
 
 class OutputExistsError(SedscapeError, FileExistsError):
     """Refusing to overwrite an existing file without ``overwrite=True`` / ``--overwrite``."""
+
+
+class PathError(SedscapeError, OSError):
+    """An input cannot be read, or an output cannot be written where it was asked for."""

@@ -81,6 +81,7 @@ def select(
         out = df.copy()
         funnel = Funnel(n_input=len(df), steps=[], n_output=len(df))
     out.attrs = copy.deepcopy(df.attrs)
+    funnel.notes = list(df.attrs.get("sedscape", {}).get("ingest", {}).get("notes", []))
 
     if do_deredden:
         if ebv == "sfd":

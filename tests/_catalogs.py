@@ -51,3 +51,16 @@ def make_catalog(n: int = 2000, seed: int = 0, bands: BandSet = PS1, *, with_opt
             df[f"qf_{band}"] = np.round(rng.uniform(0.995, 1.0, n), 3)
         df["prob_star"] = np.round(rng.uniform(0.99, 1.0, n), 4)
     return df
+
+
+def ps1_named(df: pd.DataFrame) -> pd.DataFrame:
+    """The contract catalog under the names a CasJobs / MAST CSV uses (no l, b: readers compute them)."""
+    names = {"obj_id": "objID", "ra": "raMean", "dec": "decMean", "ebv": "EBV", "prob_star": "ps_score"}
+    for b in "grizy":
+        names |= {
+            b: f"{b}MeanPSFMag",
+            f"{b}_err": f"{b}MeanPSFMagErr",
+            f"n_{b}": f"n{b}",
+            f"qf_{b}": f"{b}QfPerfect",
+        }
+    return df.drop(columns=["l", "b"]).rename(columns=names)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from core.errors import OutputExistsError
+from core.cli._io import output_file, read_catalog_parquet
 
 _COMMON_EPILOG = """\
 Endpoints: SEDSCAPE_GAIA_TAP_URL, SEDSCAPE_SIMBAD_TAP_URL; timeouts and retries:
@@ -67,13 +66,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _prepare(args: argparse.Namespace, service: str):
     from core.archives.config import archive_config
-    from core.catalog import read_parquet
 
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:
-        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+    out = output_file(args.out, overwrite=args.overwrite)
     overrides = {"max_workers": args.workers} if args.workers else {}
-    return out, read_parquet(args.catalog), archive_config(service, **overrides)
+    return out, read_catalog_parquet(args.catalog, f"crossmatch {service}"), archive_config(service, **overrides)
 
 
 def run_gaia(args: argparse.Namespace) -> int:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from core.cli._io import output_dir, output_file
 from core.errors import CatalogError, ConfigError, OutputExistsError
 
 PS1_EPILOG = """\
@@ -76,7 +76,7 @@ def run_ps1(args: argparse.Namespace) -> int:
     from core.catalog import write_parquet
     from core.pipeline import select
 
-    out = Path(args.out)
+    out = output_dir(args.out)
     raw_path, sel_path = out / "ps1_raw.parquet", out / "ps1_selected.parquet"
     for p in (raw_path, sel_path):
         if p.exists() and not args.overwrite:
@@ -119,9 +119,7 @@ def run_cutout(args: argparse.Namespace) -> int:
     from core.archives.cache import atomic_write_bytes
     from core.archives.cutouts import fetch_cutout
 
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:
-        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+    out = output_file(args.out, overwrite=args.overwrite)
     cut = fetch_cutout(args.ra, args.dec, size=args.size, filters=args.filters)
     atomic_write_bytes(out, cut.data)
     if cut.placeholder:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from core.bands import get_band_set
 from core.catalog import write_parquet
+from core.cli._io import input_file, output_file
 from core.cuts import DEFAULT_CUT_CONFIG, CutConfig
-from core.errors import CatalogError, OutputExistsError
+from core.errors import CatalogError, ConfigError
 from core.pipeline import EBV_SOURCES, select
 from core.readers import READERS, read_catalog
 
@@ -16,7 +16,7 @@ from core.readers import READERS, read_catalog
 _THRESHOLDS = {
     "min_measurements": (int, "n_<band> >= N in every band"),
     "min_qf_perfect": (float, "QfPerfect >= X in every band"),
-    "max_err": (float, "<band>_err <= X in every band"),
+    "max_err": (float, "0 < <band>_err <= X in every band"),
     "min_prob_star": (float, "prob_star >= X"),
     "max_g_r": (float, "g - r <= X"),
     "min_i_y": (float, "i - y > X"),
@@ -62,22 +62,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--z-y-range", type=float, nargs=2, metavar=("LO", "HI"), default=d.z_y_range, help="LO < z - y < HI"
     )
+    p.add_argument(
+        "--unit",
+        action="append",
+        default=[],
+        metavar="COLUMN=UNIT",
+        help=(
+            "declare a column's unit when the file does not (or override it): RA/Dec in deg, hourangle, rad; "
+            "magnitudes as fluxes in Jy, nJy, nanomaggy... (converted to AB mag); errors in mmag. "
+            "COLUMN is the file's name or the contract's (ra, g, g_err). Repeatable"
+        ),
+    )
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     p.set_defaults(func=run)
 
 
+def _units(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        column, sep, unit = item.partition("=")
+        if not sep or not column.strip() or not unit.strip():
+            raise ConfigError(f"--unit wants COLUMN=UNIT (e.g. raMean=hourangle), got {item!r}")
+        out[column.strip()] = unit.strip()
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
-    out = Path(args.out)
     # Check before reading: a long read should not end in a refusal.
-    if out.exists() and not args.overwrite:
-        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+    out = output_file(args.out, overwrite=args.overwrite)
+    input_file(args.input, "catalog file")
     bands = get_band_set(args.bands)
     config = CutConfig(
         **{name: getattr(args, name) for name in _THRESHOLDS},
         g_i_range=tuple(args.g_i_range),
         z_y_range=tuple(args.z_y_range),
     )
-    df = read_catalog(args.input, format=args.format, bands=bands)
+    df = read_catalog(args.input, format=args.format, bands=bands, units=_units(args.unit))
     fmt = df.attrs["sedscape"]["ingest"]["format"]
     print(f"read {len(df):,} rows from {args.input} ({fmt}, bands {''.join(bands.names)})")
     selected, funnel = select(

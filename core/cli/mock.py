@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from core.errors import OutputExistsError
+from core.cli._io import output_file, read_catalog_parquet
 
 DEFAULT_VALIDATE_N = 200_000
 
@@ -60,7 +60,7 @@ def _keep_freed_memory() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.catalog import read_parquet, write_parquet
+    from core.catalog import write_parquet
     from core.cuts import Funnel
     from core.errors import ConfigError
     from core.mock import generate_mock_sky
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.validate is not None:
         if args.validate:
-            sky = read_parquet(args.validate)
+            sky = read_catalog_parquet(args.validate, "mock --validate", made_by="mock")
         else:
             n = args.stars or DEFAULT_VALIDATE_N
             print(f"generating a mock sky of ~{n:,} stars (seed {args.seed}) to validate")
@@ -80,8 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out is None:
         raise ConfigError("sedscape mock needs --out PATH (or --validate)")
-    if args.out.exists() and not args.overwrite:
-        raise OutputExistsError(f"{args.out} exists; pass --overwrite to replace it")
+    output_file(args.out, overwrite=args.overwrite)
     kwargs = {"seed": args.seed, "apply_selection": not args.no_cuts}
     if args.stars is not None:
         kwargs["n_stars"] = args.stars

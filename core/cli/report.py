@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from core.cli._io import input_dir, output_dir, parquet_input
+from core.cli._tensorflow import start_tensorflow
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -31,7 +34,13 @@ def run(args: argparse.Namespace) -> int:
     from core.report import write_report
     from core.scoring import load_scored
 
-    scored = load_scored(args.scored)
+    scored_path = parquet_input(args.scored, "report", made_by="score")
+    input_dir(args.model)
+    if args.baseline_model:
+        input_dir(args.baseline_model, "baseline model directory")
+    output_dir(args.out)
+    scored = load_scored(scored_path)
+    start_tensorflow(args.verbose)
     compare = [c.strip() for c in args.compare.split(",") if c.strip()]
     path = write_report(
         scored,

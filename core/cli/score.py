@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-from core.errors import OutputExistsError
+from core.cli._io import input_dir, output_file, read_catalog_parquet
+from core.cli._tensorflow import start_tensorflow
+from core.errors import CatalogError, ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,14 +32,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.catalog import read_parquet, write_parquet
+    from core.catalog import write_parquet
     from core.scoring import TrainedModel, score_catalog
 
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:
-        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+    out = output_file(args.out, overwrite=args.overwrite)
+    input_dir(args.model)
+    if args.chunk_size < 1:
+        raise ConfigError(f"--chunk-size must be at least 1 star, got {args.chunk_size}")
+    if not args.threshold > 0:
+        raise ConfigError(f"--threshold must be a positive magnitude, got {args.threshold}")
+    df = read_catalog_parquet(args.catalog, "score")
+    if len(df) == 0:
+        raise CatalogError(f"{args.catalog}: the catalog has no rows; nothing to score, nothing written")
+    start_tensorflow(args.verbose)
     model = TrainedModel.load(args.model, run=args.run)
-    df = read_parquet(args.catalog)
     t0 = time.perf_counter()
     scored = score_catalog(
         df, model, threshold=args.threshold, chunk_size=args.chunk_size, progress=sys.stderr.isatty()

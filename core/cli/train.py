@@ -6,7 +6,10 @@ import argparse
 import sys
 
 from core.card import RunRecord
-from core.catalog import band_set_of, read_parquet
+from core.catalog import band_set_of
+from core.cli._io import output_dir, read_catalog_parquet
+from core.cli._tensorflow import start_tensorflow
+from core.errors import ConfigError
 from core.models.base import TrainConfig
 
 
@@ -39,12 +42,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from core.training import train_runs
 
-    df = read_parquet(args.catalog)
-    bands = band_set_of(df)
-    if args.limit:
-        attrs = df.attrs
-        df = df.iloc[: args.limit].reset_index(drop=True)
-        df.attrs = attrs
     config = TrainConfig(
         max_epochs=args.max_epochs,
         patience=args.patience,
@@ -52,6 +49,18 @@ def run(args: argparse.Namespace) -> int:
         learning_rate=args.lr,
         seed=args.seed,
     )
+    if args.runs < 1:
+        raise ConfigError(f"--runs must be at least 1, got {args.runs}")
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError(f"--limit must be at least 1 row, got {args.limit}")
+    output_dir(args.out, overwrite=args.overwrite)
+    df = read_catalog_parquet(args.catalog, "train")
+    bands = band_set_of(df)
+    if args.limit:
+        attrs = df.attrs
+        df = df.iloc[: args.limit].reset_index(drop=True)
+        df.attrs = attrs
+    start_tensorflow(args.verbose)
     tty = sys.stderr.isatty()
     print(f"training {args.runs} x {args.model} on {len(df):,} stars, bands {''.join(bands.names)}")
 

@@ -30,6 +30,9 @@ def unscale(x: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=np.float64) * 10.0
 
 
+_FLAGS = {"max_epochs": "--max-epochs", "patience": "--patience", "batch_size": "--batch-size", "seed": "--seed"}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Optimisation settings; defaults are the paper's (section 4.3)."""
@@ -41,8 +44,15 @@ class TrainConfig:
     seed: int = 41
 
     def __post_init__(self) -> None:
-        if self.max_epochs < 1 or self.patience < 0 or self.batch_size < 1 or not self.learning_rate > 0:
-            raise ConfigError(f"invalid training config: {self}")
+        for name, low in (("max_epochs", 1), ("patience", 0), ("batch_size", 1), ("seed", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ConfigError(
+                    f"training option {name} ({_FLAGS[name]}) must be an integer >= {low}, got {value!r}"
+                )
+        lr = self.learning_rate
+        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.number)) or not (np.isfinite(lr) and lr > 0):
+            raise ConfigError(f"training option learning_rate (--lr) must be a finite number > 0, got {lr!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

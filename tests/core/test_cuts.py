@@ -76,6 +76,25 @@ def test_measurement_quality_and_error_boundaries():
     assert removed["errors"] == 1
 
 
+def test_zero_and_negative_errors_are_removed_and_named():
+    df = make_catalog(6, seed=2)
+    df.loc[1, "g_err"] = -0.02  # passed "g_err <= 0.05" before
+    df.loc[2, "r_err"] = 0.0
+    df.loc[3, "r_err"] = 1e-4  # tiny but positive: kept
+    out, funnel = apply_cuts(df, paper_cuts())
+    assert out.index.tolist() == [0, 3, 4, 5]
+    step = funnel.steps[-1]
+    assert step.name == "errors" and step.description == "0 < <band>_err <= 0.05 in every band"
+    assert step.n_removed == 2 and step.note == "2 with errors <= 0 (g_err 1, r_err 1)"
+
+
+def test_funnel_notes_round_trip_and_print():
+    funnel = Funnel(n_input=3, n_output=3, notes=["raMean read as RA in hours"])
+    assert Funnel.from_dict(funnel.to_dict()) == funnel
+    assert funnel.format().splitlines()[-1] == "note: raMean read as RA in hours"
+    assert "notes" not in Funnel(n_input=1, n_output=1).to_dict()  # old metadata unchanged
+
+
 def test_prob_star_boundary_and_nan():
     df = make_catalog(3, seed=3)
     df["prob_star"] = [0.99, 0.9899, np.nan]
