@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-from core.errors import OutputExistsError
+from core.cli._io import input_dir, input_file, output_dir, output_file, read_catalog_parquet
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,20 +72,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda args: p.print_help() or 1)
 
 
-def _check_out(path: str, overwrite: bool) -> Path:
-    out = Path(path)
-    if out.exists() and not overwrite:
-        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
-    return out
-
-
 def run_train(args: argparse.Namespace) -> int:
-    from core.catalog import band_set_of, read_parquet
+    from core.catalog import band_set_of
     from core.errors import ConfigError
     from core.stellar import StellarDataConfig, StellarModelConfig, StellarTrainConfig, train_stellar_model
     from core.stellar.labels import attach_labels, read_label_table
 
-    df = read_parquet(args.catalog)
+    output_dir(args.out, overwrite=args.overwrite)
+    if args.labels:
+        input_file(args.labels, "label table")
+    df = read_catalog_parquet(args.catalog, "stellar-model train")
     bands = band_set_of(df)
     if args.labels:
         labels = read_label_table(args.labels)
@@ -119,7 +114,7 @@ def run_infer(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from core.card import card_sha256
-    from core.catalog import read_parquet, write_parquet
+    from core.catalog import write_parquet
     from core.stellar.inference import (
         InferenceConfig,
         configs_from_card,
@@ -127,10 +122,11 @@ def run_infer(args: argparse.Namespace) -> int:
         load_stellar_model,
     )
 
-    out = _check_out(args.out, args.overwrite)
+    out = output_file(args.out, overwrite=args.overwrite)
+    input_dir(args.model, "stellar model directory")
     model, grid, card = load_stellar_model(args.model)
     data_config, grid_config = configs_from_card(card)
-    df = read_parquet(args.catalog)
+    df = read_catalog_parquet(args.catalog, "stellar-model infer")
     if args.limit:
         attrs = df.attrs
         df = df.iloc[: args.limit].reset_index(drop=True)
@@ -163,17 +159,20 @@ def run_infer(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from core.catalog import read_parquet
     from core.errors import ConfigError
     from core.stellar.report import write_stellar_report
 
+    input_dir(args.model, "stellar model directory")
+    output_dir(args.out)
     scored = {}
     for item in args.scored:
         if "=" not in item:
             raise ConfigError(f"--scored expects NAME=PATH, got {item!r}")
         name, path = item.split("=", 1)
-        scored[name] = path
-    df = read_parquet(args.catalog)
+        scored[name] = str(input_file(path, "scored catalog"))
+    if args.cluster:
+        input_file(args.cluster, "inferred M44 catalog")
+    df = read_catalog_parquet(args.catalog, "stellar-model report", made_by="stellar-model infer")
     path = write_stellar_report(
         df, args.model, args.out, scored=scored, cluster=args.cluster, chi2_threshold=args.chi2_threshold,
         overwrite=args.overwrite,
@@ -183,11 +182,11 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def run_mock_field(args: argparse.Namespace) -> int:
-    from core.catalog import read_parquet, write_parquet
+    from core.catalog import write_parquet
     from core.mock.spectro import lamost_field
 
-    out = _check_out(args.out, args.overwrite)
-    sky = read_parquet(args.sky)
+    out = output_file(args.out, overwrite=args.overwrite)
+    sky = read_catalog_parquet(args.sky, "stellar-model mock-field", made_by="mock")
     field = lamost_field(sky, ebv_max=args.ebv_max, map_error=args.map_error, seed=args.seed)
     write_parquet(field, out, overwrite=args.overwrite)
     print(f"{len(field):,} labelled stars of {len(sky):,} seen through E(B-V) 0..{args.ebv_max}; wrote {out}")

@@ -67,6 +67,21 @@ class ParameterGrid:
         theta = np.stack([10 ** self.log_teff[it], self.logg[ig], self.feh[ifeh]], axis=1)
         return theta, self.counts.ravel()[idx], idx
 
+    def density_at(self, theta: np.ndarray) -> np.ndarray:
+        """Smoothed training count of the cell each (Teff, log g, [Fe/H]) falls in, over the peak count
+        (0 outside the grid or for NaN): the seed's "input density", a measure of the model's validity."""
+        theta = np.asarray(theta, np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            vals = np.column_stack([np.log10(theta[:, 0]), theta[:, 1], theta[:, 2]])
+        idx = []
+        for k, axis in enumerate((self.log_teff, self.logg, self.feh)):
+            i = np.round((vals[:, k] - axis[0]) / _step(axis))
+            idx.append(np.where(np.isfinite(i), i, -1).astype(np.int64))
+        ok = np.all([(i >= 0) & (i < n) for i, n in zip(idx, self.shape, strict=True)], axis=0)
+        out = np.zeros(len(theta))
+        out[ok] = self.counts[idx[0][ok], idx[1][ok], idx[2][ok]]
+        return out / max(float(self.counts.max()), 1e-12)
+
     def save(self, directory: str | Path) -> None:
         np.savez(
             Path(directory) / DENSITY_NAME,

@@ -40,7 +40,7 @@ def stellar_output_columns() -> list[str]:
     cols = []
     for p in PARAMETERS:
         cols += [f"stellar_{p}", f"stellar_{p}_err"]
-    return [*cols, "stellar_dist_pc", "stellar_chi2", "stellar_ncolours"]
+    return [*cols, "stellar_dist_pc", "stellar_chi2", "stellar_density", "stellar_ncolours"]
 
 
 @dataclass(frozen=True)
@@ -439,6 +439,7 @@ def infer_parameters(
     out.loc[no_mag, ["stellar_dm", "stellar_dm_err"]] = np.nan
     out["stellar_dist_pc"] = (10 ** (0.2 * out["stellar_dm"].to_numpy(np.float64) + 1)).astype(np.float32)
     out["stellar_chi2"] = best.astype(np.float32)
+    out["stellar_density"] = grid.density_at(means[:, :3]).astype(np.float32)
     out["stellar_ncolours"] = inputs["n_colours"].astype(np.int8)
     return out
 

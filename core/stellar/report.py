@@ -21,7 +21,6 @@ from core.errors import CatalogError, OutputExistsError
 from core.report import _json_default, _markdown_table
 from core.stellar import evaluation as ev
 from core.stellar import figures
-from core.stellar.grid import ParameterGrid
 from core.stellar.inference import load_stellar_model
 from core.stellar.training import HISTORY_NAME, TEST_NAME
 
@@ -36,20 +35,6 @@ def _load_test(model_dir: Path) -> dict[str, np.ndarray] | None:
         return None
     with np.load(path, allow_pickle=False) as npz:
         return {k: npz[k] for k in npz.files}
-
-
-def density_at(grid: ParameterGrid, theta: np.ndarray) -> np.ndarray:
-    """Smoothed training-star count of the grid cell each (Teff, log g, [Fe/H]) falls in (0 outside)."""
-    vals = np.column_stack([np.log10(theta[:, 0]), theta[:, 1], theta[:, 2]])
-    idx = []
-    for k, axis in enumerate((grid.log_teff, grid.logg, grid.feh)):
-        step = axis[1] - axis[0] if len(axis) > 1 else 1.0
-        i = np.round((vals[:, k] - axis[0]) / step).astype(np.int64)
-        idx.append(i)
-    ok = np.all([(i >= 0) & (i < n) for i, n in zip(idx, grid.shape, strict=True)], axis=0)
-    out = np.zeros(len(theta))
-    out[ok] = grid.counts[idx[0][ok], idx[1][ok], idx[2][ok]]
-    return out
 
 
 def colour_zscores(test: dict[str, np.ndarray], model) -> tuple[np.ndarray, list[str]]:
@@ -116,7 +101,7 @@ def write_stellar_report(
     if test is not None:
         s["figures"]["predicted_cmds"] = figures.predicted_cmds(test, model, out_dir / "predicted_cmds.png").name
         z, names = colour_zscores(test, model)
-        dens = density_at(grid, test["theta"])
+        dens = grid.density_at(test["theta"])
         s["figures"]["residuals_vs_density"] = figures.residuals_vs_density(z, dens, names, out_dir / "residuals_vs_density.png").name
         s["test_colour_z_std"] = {n: float(np.nanstd(z[:, k])) for k, n in enumerate(names)}
     has_truth = "true_teff" in df.columns
@@ -127,6 +112,8 @@ def write_stellar_report(
     flags, thr = ev.chi2_flags(df, chi2_threshold)
     s["chi2_threshold"] = thr
     s["n_chi2_anomalies"] = int(flags.sum())
+    if "stellar_density" in df.columns and flags.any():
+        s["chi2_anomalies_low_density_percent"] = 100 * float((df.loc[flags, "stellar_density"] < 0.01).mean())
     s["chi2_percentiles"] = {str(p): float(np.nanpercentile(df["stellar_chi2"], p)) for p in (50, 90, 99, 99.9)}
     comparisons, smoothness = {}, {}
     sources = dict(scored or {})
@@ -207,6 +194,13 @@ def _markdown(s: dict[str, Any]) -> str:
         f"{pct['99.9']:.1f}. {s['n_chi2_anomalies']:,} stars have stellar_chi2 > {s['chi2_threshold']:g}.",
         "",
     ]
+    if "chi2_anomalies_low_density_percent" in s:
+        lines += [
+            f"{s['chi2_anomalies_low_density_percent']:.1f}% of them have best-fit parameters where the model saw "
+            "almost no training stars (`stellar_density` < 0.01 of the peak): stars the model does not know "
+            "(e.g. M dwarfs cooler than the spectroscopic sample) rather than stars no star can explain.",
+            "",
+        ]
     for name, comp in s["anomaly_comparison"].items():
         lines += [
             f"### stellar_chi2 against {name}",

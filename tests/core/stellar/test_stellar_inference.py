@@ -49,6 +49,8 @@ def test_recovers_teff_ebv_and_distance(known):
     z = np.abs(out["stellar_teff"] - theta[:, 0]) / out["stellar_teff_err"]
     assert np.mean(z < 3) > 0.8
     assert (out["stellar_dist_pc"] > 0).all()
+    # The training density at the inferred parameters: the model's own region of validity.
+    assert out["stellar_density"].between(0, 1).all() and (out["stellar_density"] > 0).mean() > 0.9
 
 
 def test_stellar_chi2_flags_an_impossible_sed(known, toy_training):
