@@ -196,9 +196,10 @@ def _markdown(s: dict[str, Any]) -> str:
     ]
     if "chi2_anomalies_low_density_percent" in s:
         lines += [
-            f"{s['chi2_anomalies_low_density_percent']:.1f}% of them have best-fit parameters where the model saw "
-            "almost no training stars (`stellar_density` < 0.01 of the peak): stars the model does not know "
-            "(e.g. M dwarfs cooler than the spectroscopic sample) rather than stars no star can explain.",
+            f"{s['chi2_anomalies_low_density_percent']:.1f}% of them have their best fit where the model saw "
+            "almost no training stars (`stellar_density` < 0.01 of the peak): objects unlike any star (white "
+            "dwarfs, quasars) pulled to the edge of the grid, and normal stars outside the spectroscopic "
+            "sample (e.g. M dwarfs cooler than it); `stellar_density` tells the two cases apart only partly.",
             "",
         ]
     for name, comp in s["anomaly_comparison"].items():
