@@ -132,10 +132,12 @@ def _sym_flat(p: np.ndarray) -> np.ndarray:
 
 
 class _Posterior:
-    """The compiled (stars x nodes) posterior for one node set and prior table.
+    """The (stars x nodes) posterior for one node set and prior table.
 
     Node arrays are arguments, so each block of stars is evaluated against only the nodes whose colour
     can match theirs (:func:`_node_window`); blocks are padded to a few sizes to limit XLA compilations.
+    The compiled function is shared by every call in the process (:func:`_posterior_fn`), so repeated
+    inferences (a dashboard, a benchmark) do not compile again.
     """
 
     def __init__(
@@ -158,15 +160,17 @@ class _Posterior:
             "theta": nodes.theta.astype(f32),
             "feh_idx": nodes.feh_index.astype(np.int32),
         }
-        self.ebv_max = float(config.ebv_max)
         if table is not None:
             self.table = tf.constant(table.table.reshape(-1))
-            self.n_mu, self.n_feh = table.table.shape[1], table.table.shape[2]
-            self.mu0, self.dmu = float(table.mu[0]), float(table.mu[1] - table.mu[0])
-        else:
-            self.table = None
-        # XLA fuses the (stars x nodes) arithmetic; for a few thousand stars its compile time dominates.
-        self.fn = tf.function(self._run, jit_compile=bool(jit))
+            n_mu, n_feh = table.table.shape[1], table.table.shape[2]
+            self.scalars = tf.constant([float(table.mu[0]), float(table.mu[1] - table.mu[0]), 1.0], tf.float32)
+        else:  # a one-entry table that the flag (third scalar) switches off
+            self.table = tf.zeros(1, tf.float32)
+            n_mu, n_feh = 2, 1
+            self.scalars = tf.constant([0.0, 1.0, 0.0], tf.float32)
+        self.shape = tf.constant([n_mu, n_feh], tf.int32)
+        self.ebv_max = tf.constant(float(config.ebv_max), tf.float32)
+        self.fn = _posterior_fn(bool(jit))
 
     def node_block(self, idx: np.ndarray, size: int) -> list[np.ndarray]:
         """Node arrays for the nodes ``idx``, padded to ``size`` with nodes of zero prior weight."""
@@ -184,49 +188,69 @@ class _Posterior:
         out.append(np.concatenate([np.zeros(len(idx), np.float32), np.full(pad, PAD_CHI2, np.float32)]))
         return out
 
-    def _run(self, col, p_flat, pc, e0, s0, y0, meas0, plx, plx_ivar, cell,
-             cn, an, f_cc, f_ac, f_aa, m0, a0, lnw, theta, feh_idx, pad_chi2):
-        tf = self.tf
-        cpc = tf.reduce_sum(col * pc, axis=1, keepdims=True)  # c^T P c  (N, 1)
-        d_pd = cpc - 2.0 * tf.matmul(pc, cn) + tf.matmul(p_flat, f_cc)
-        a_pd = tf.matmul(pc, an) - tf.matmul(p_flat, f_ac)
-        a_pa = tf.matmul(p_flat, f_aa)
-        iv0 = 1.0 / tf.square(s0)[:, None]
-        e_opt = (a_pd + e0[:, None] * iv0) / (a_pa + iv0)
-        e_opt = tf.clip_by_value(e_opt, 0.0, self.ebv_max)
-        chi2_c = d_pd - 2.0 * e_opt * a_pd + tf.square(e_opt) * a_pa + tf.square(e_opt - e0[:, None]) * iv0
-        mu = y0[:, None] - m0[None, :] - e_opt * a0[None, :]
-        plx_pred = tf.exp(LN10 * (2.0 - 0.2 * mu))  # parallax in mas at distance modulus mu
-        chi2_p = tf.square(plx[:, None] - plx_pred) * plx_ivar[:, None] * meas0[:, None]
-        like = chi2_c + chi2_p + pad_chi2[None, :]
-        total = like - 2.0 * lnw[None, :]
-        if self.table is not None:
-            pos = tf.clip_by_value((mu - self.mu0) / self.dmu, 0.0, float(self.n_mu - 1) - 1e-3)
-            i0 = tf.cast(tf.floor(pos), tf.int32)
-            frac = pos - tf.cast(i0, tf.float32)
-            base = cell[:, None] * (self.n_mu * self.n_feh) + feh_idx[None, :]
-            t0 = tf.gather(self.table, base + i0 * self.n_feh)
-            t1 = tf.gather(self.table, base + (i0 + 1) * self.n_feh)
-            total = total - 2.0 * ((1.0 - frac) * t0 + frac * t1) * meas0[:, None]
-        best_like = tf.reduce_min(like, axis=1)
-        t_min = tf.reduce_min(total, axis=1, keepdims=True)
-        w = tf.exp(-0.5 * (total - t_min))
-        w = w / tf.reduce_sum(w, axis=1, keepdims=True)
-        # Node-only quantities average by matrix products; E(B-V) and mu vary per star and node.
-        th_mean = tf.matmul(w, theta)
-        th_var = tf.maximum(tf.matmul(w, tf.square(theta)) - tf.square(th_mean), 0.0)
-        e_mean = tf.reduce_sum(w * e_opt, axis=1)
-        e_var = tf.maximum(tf.reduce_sum(w * tf.square(e_opt), axis=1) - tf.square(e_mean), 0.0)
-        mu_mean = tf.reduce_sum(w * mu, axis=1)
-        mu_var = tf.maximum(tf.reduce_sum(w * tf.square(mu), axis=1) - tf.square(mu_mean), 0.0)
-        means = tf.concat([th_mean, tf.stack([e_mean, mu_mean], axis=1)], axis=1)
-        variances = tf.concat([th_var, tf.stack([e_var, mu_var], axis=1)], axis=1)
-        return means, variances, best_like
-
     def __call__(self, *arrays):
         tf = self.tf
-        out = self.fn(*(tf.constant(a) for a in arrays))
+        args = [tf.constant(a) for a in arrays]
+        out = self.fn(*args, self.table, self.shape, self.scalars, self.ebv_max)
         return [o.numpy() for o in out]
+
+
+_POSTERIOR_FNS: dict[bool, Any] = {}
+
+
+def _posterior_fn(jit: bool):
+    """The posterior as a ``tf.function`` (XLA-compiled with ``jit``), created once per process."""
+    import tensorflow as tf
+
+    if jit not in _POSTERIOR_FNS:
+        _POSTERIOR_FNS[jit] = tf.function(_posterior_graph, jit_compile=jit, reduce_retracing=True)
+    return _POSTERIOR_FNS[jit]
+
+
+def _posterior_graph(col, p_flat, pc, e0, s0, y0, meas0, plx, plx_ivar, cell,
+                     cn, an, f_cc, f_ac, f_aa, m0, a0, lnw, theta, feh_idx, pad_chi2,
+                     table, shape, scalars, ebv_max):
+    """Posterior means, variances and the best likelihood chi^2 of a block of stars over a block of nodes."""
+    import tensorflow as tf
+
+    cpc = tf.reduce_sum(col * pc, axis=1, keepdims=True)  # c^T P c  (N, 1)
+    d_pd = cpc - 2.0 * tf.matmul(pc, cn) + tf.matmul(p_flat, f_cc)
+    a_pd = tf.matmul(pc, an) - tf.matmul(p_flat, f_ac)
+    a_pa = tf.matmul(p_flat, f_aa)
+    iv0 = 1.0 / tf.square(s0)[:, None]
+    e_opt = (a_pd + e0[:, None] * iv0) / (a_pa + iv0)
+    e_opt = tf.clip_by_value(e_opt, 0.0, ebv_max)
+    chi2_c = d_pd - 2.0 * e_opt * a_pd + tf.square(e_opt) * a_pa + tf.square(e_opt - e0[:, None]) * iv0
+    mu = y0[:, None] - m0[None, :] - e_opt * a0[None, :]
+    plx_pred = tf.exp(LN10 * (2.0 - 0.2 * mu))  # parallax in mas at distance modulus mu
+    chi2_p = tf.square(plx[:, None] - plx_pred) * plx_ivar[:, None] * meas0[:, None]
+    like = chi2_c + chi2_p + pad_chi2[None, :]
+    total = like - 2.0 * lnw[None, :]
+    # The Galactic prior, interpolated in mu from the star's sky cell and the node's [Fe/H] column.
+    n_mu, n_feh = shape[0], shape[1]
+    mu0, dmu, use_table = scalars[0], scalars[1], scalars[2]
+    pos = tf.clip_by_value((mu - mu0) / dmu, 0.0, tf.cast(n_mu - 1, tf.float32) - 1e-3)
+    i0 = tf.cast(tf.floor(pos), tf.int32)
+    frac = pos - tf.cast(i0, tf.float32)
+    base = cell[:, None] * (n_mu * n_feh) + feh_idx[None, :]
+    size = tf.shape(table)[0] - 1
+    t0 = tf.gather(table, tf.minimum(base + i0 * n_feh, size))
+    t1 = tf.gather(table, tf.minimum(base + (i0 + 1) * n_feh, size))
+    total = total - 2.0 * use_table * ((1.0 - frac) * t0 + frac * t1) * meas0[:, None]
+    best_like = tf.reduce_min(like, axis=1)
+    t_min = tf.reduce_min(total, axis=1, keepdims=True)
+    w = tf.exp(-0.5 * (total - t_min))
+    w = w / tf.reduce_sum(w, axis=1, keepdims=True)
+    # Node-only quantities average by matrix products; E(B-V) and mu vary per star and node.
+    th_mean = tf.matmul(w, theta)
+    th_var = tf.maximum(tf.matmul(w, tf.square(theta)) - tf.square(th_mean), 0.0)
+    e_mean = tf.reduce_sum(w * e_opt, axis=1)
+    e_var = tf.maximum(tf.reduce_sum(w * tf.square(e_opt), axis=1) - tf.square(e_mean), 0.0)
+    mu_mean = tf.reduce_sum(w * mu, axis=1)
+    mu_var = tf.maximum(tf.reduce_sum(w * tf.square(mu), axis=1) - tf.square(mu_mean), 0.0)
+    means = tf.concat([th_mean, tf.stack([e_mean, mu_mean], axis=1)], axis=1)
+    variances = tf.concat([th_var, tf.stack([e_var, mu_var], axis=1)], axis=1)
+    return means, variances, best_like
 
 
 PAD_LN_WEIGHT = -1.0e4

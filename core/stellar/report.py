@@ -50,7 +50,6 @@ def colour_zscores(test: dict[str, np.ndarray], model) -> tuple[np.ndarray, list
 
 def _merge_scored(df: pd.DataFrame, path: str) -> pd.DataFrame:
     from core.catalog import read_parquet
-    from core.stellar.model import FEATURES  # noqa: F401  (documentation: the columns joined below)
 
     cols = ["obj_id", "latent_x", "latent_y", "anomaly"]
     scored = read_parquet(path, columns=cols)
