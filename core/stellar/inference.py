@@ -503,7 +503,9 @@ def best_fit_sed(
 
 
 def stellar_sed(df: pd.DataFrame, model: StellarModel) -> np.ndarray:
-    """The best-fit SED (apparent magnitudes, N x n_bands) of catalog rows carrying ``stellar_*`` columns."""
+    """The best-fit SED (apparent magnitudes, N x n_bands, reddened by ``stellar_ebv``) of catalog rows carrying
+    ``stellar_*`` columns; rows without a distance modulus (no reference-band magnitude) get absolute
+    magnitudes, so compare shapes (e.g. normalised to one band) rather than levels there."""
     need = ["stellar_teff", "stellar_logg", "stellar_feh", "stellar_ebv", "stellar_dm"]
     missing = [c for c in need if c not in df.columns]
     if missing:
