@@ -32,10 +32,14 @@ from core.training import split_indices
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "COLOUR_BIN_MIN_STARS",
+    "COLOUR_BIN_WIDTH",
+    "MEDIAN_RESIDUAL_TOLERANCE",
     "THRESHOLDS",
     "anomaly_summary",
     "compare_models",
     "otype_table",
+    "residual_by_colour",
     "table1",
     "table2",
     "truth_metrics",
@@ -44,6 +48,47 @@ __all__ = [
 
 THRESHOLDS = (0.01, 0.025, 0.05, 0.1)
 REPORT_FILES = ("report.md", "report.json")
+COLOUR_BIN_WIDTH = 0.25  # mag: residual-vs-colour bins (issue 10's g - i bins)
+COLOUR_BIN_MIN_STARS = 20  # bins with fewer stars are listed but not judged
+MEDIAN_RESIDUAL_TOLERANCE = 0.01  # mag: a systematic residual larger than this in a bin is flagged
+
+
+def residual_colour(bands: BandSet) -> tuple[str, str]:
+    """The colour the residuals are binned by: band 0 - band 2 (g - i for PS1), else first - last band."""
+    names = bands.names
+    return (names[0], names[2]) if len(names) > 2 else (names[0], names[-1])
+
+
+def residual_by_colour(
+    df: pd.DataFrame, bands: BandSet, width: float = COLOUR_BIN_WIDTH, min_count: int = 1
+) -> pd.DataFrame:
+    """Median residual (observed - reconstructed) per band in bins of colour (g - i for PS1).
+
+    Bins have edges at multiples of ``width``; bins with fewer than ``min_count`` stars are left out.
+    Columns: lo, hi, n, ``<band>_median`` per band, and ``within`` (every |median| <= 0.01 mag) for
+    bins with at least :data:`COLOUR_BIN_MIN_STARS` stars (None for thinner bins).
+    """
+    a, b = residual_colour(bands)
+    colour = df[a].to_numpy(float) - df[b].to_numpy(float)
+    res = df[[f"{x}_res" for x in bands.names]].to_numpy(float)
+    ok = np.isfinite(colour)
+    cols = ["lo", "hi", "n", *(f"{x}_median" for x in bands.names), "within"]
+    if not ok.any():
+        return pd.DataFrame(columns=cols)
+    which = np.floor(colour[ok] / width).astype(np.int64)
+    res = res[ok]
+    rows = []
+    for k in np.unique(which):
+        sel = which == k
+        n = int(sel.sum())
+        if n < min_count:
+            continue
+        med = np.nanmedian(res[sel], axis=0)
+        judged = n >= COLOUR_BIN_MIN_STARS
+        rows.append({"lo": round(k * width, 6), "hi": round((k + 1) * width, 6), "n": n,
+                     **{f"{x}_median": float(m) for x, m in zip(bands.names, med, strict=True)},
+                     "within": bool(np.all(np.abs(med) <= MEDIAN_RESIDUAL_TOLERANCE)) if judged else None})
+    return pd.DataFrame(rows, columns=cols)
 
 
 def table1(card: ModelCard) -> pd.DataFrame:
@@ -278,6 +323,12 @@ def write_report(
     path, res_stats = figures.residual_vs_magnitude(scored, bands, out_dir / "residual_vs_magnitude.png")
     figs["residual_vs_magnitude"] = path.name
     figs["colour_histograms"] = figures.colour_histograms(scored, bands, out_dir / "colour_histograms.png").name
+    by_colour = residual_by_colour(scored, bands)
+    if len(by_colour):
+        figs["residual_vs_colour"] = figures.residual_vs_colour(
+            by_colour, bands, "-".join(residual_colour(bands)), out_dir / "residual_vs_colour.png",
+            tolerance=MEDIAN_RESIDUAL_TOLERANCE, min_count=COLOUR_BIN_MIN_STARS,
+        ).name
     if {"latent_x", "latent_y"} <= set(scored.columns):
         figs["latent_map"] = figures.latent_map(scored, out_dir / "latent_map.png").name
 
@@ -296,6 +347,9 @@ def write_report(
         "truth": truth,
         "simbad_otypes": otypes.to_dict(orient="records") if otypes is not None else None,
         "residual_std_by_magnitude": {b: s.to_dict(orient="records") for b, s in res_stats.items()},
+        "residual_by_colour": {"colour": "-".join(residual_colour(bands)), "width": COLOUR_BIN_WIDTH,
+                               "min_stars": COLOUR_BIN_MIN_STARS, "tolerance": MEDIAN_RESIDUAL_TOLERANCE,
+                               "bins": by_colour.to_dict(orient="records")},
         "comparison": comparison.to_dict(orient="records") if comparison is not None else None,
         "comparison_notes": notes,
         "compare_epochs": compare_epochs if compare else None,
@@ -343,6 +397,7 @@ def _markdown(s: dict[str, Any], t1: pd.DataFrame, t2: pd.DataFrame, comparison:
         + ", ".join(f"{b} {n:,}" for b, n in a["worst_band_counts"].items()) + ".",
         "",
     ]
+    lines += _colour_section(s["residual_by_colour"], bands)
     truth = s.get("truth")
     if truth:
         lines += ["## Anomaly detection against the mock sky's truth", ""]
@@ -370,10 +425,37 @@ def _markdown(s: dict[str, Any], t1: pd.DataFrame, t2: pd.DataFrame, comparison:
         "residual_vs_magnitude": "Residual vs observed magnitude with std in 1-mag bins (paper Figure 4)",
         "colour_histograms": "Observed (grey) vs reconstructed (red dashed) colours (paper Figure 7)",
         "latent_map": "Canonical latent space (+x redder, +y brighter), anomalies in blue",
+        "residual_vs_colour": "Median residual per band vs colour, with the +-0.01 mag band and stars per bin",
     }
     for key, name in s["figures"].items():
         lines += [f"![{captions[key]}]({name})", "", f"*{captions[key]}.*", ""]
     return "\n".join(lines)
+
+
+def _colour_section(rc: dict[str, Any], bands: BandSet) -> list[str]:
+    """Markdown: median residual per band per colour bin, and how many judged bins are within tolerance."""
+    bins = pd.DataFrame(rc["bins"])
+    if bins.empty:
+        return []
+    judged = bins[bins["n"] >= rc["min_stars"]]
+    n_ok = int(judged["within"].astype(bool).sum())
+    meds = [f"{b}_median" for b in bands.names]
+    text = (f"{n_ok} of {len(judged)} {rc['colour']} bins with at least {rc['min_stars']} stars have every band's "
+            f"median residual within +-{rc['tolerance']} mag")
+    if len(judged):
+        vals = judged[meds].to_numpy(float)
+        j, k = np.unravel_index(np.argmax(np.abs(vals)), vals.shape)
+        text += (f"; largest {vals[j, k]:+.4f} mag ({bands.names[k]} at {rc['colour']} "
+                 f"{judged['lo'].iloc[j]:.2f}-{judged['hi'].iloc[j]:.2f})")
+    shown = pd.DataFrame({rc["colour"]: [f"{lo:.2f} to {hi:.2f}" for lo, hi in zip(bins["lo"], bins["hi"], strict=True)],
+                          "n": bins["n"]})
+    for b, m in zip(bands.names, meds, strict=True):
+        shown[b] = [f"{v:+.4f}" for v in bins[m]]
+    shown["within"] = ["–" if w is None or w != w else ("yes" if w else "NO") for w in bins["within"]]
+    return [f"## Median residual vs {rc['colour']}", "",
+            f"Median of observed - reconstructed per band in {rc['width']}-mag bins; bins with fewer than "
+            f"{rc['min_stars']} stars are listed but not judged. {text}.", "",
+            _markdown_table(shown), ""]
 
 
 def _json_default(obj: Any) -> Any:

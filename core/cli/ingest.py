@@ -48,6 +48,16 @@ def register(sub: argparse._SubParsersAction) -> None:
             "else no dereddening, said loudly), column, sfd, or none"
         ),
     )
+    p.add_argument(
+        "--ebv-value",
+        type=float,
+        default=None,
+        metavar="E",
+        help=(
+            "deredden every star with one E(B-V) on SFD's scale (a cluster field); a reddening measured on "
+            "the true scale is E_true / 0.86 here (Schlafly & Finkbeiner 2011), e.g. Praesepe's 0.027 -> 0.031"
+        ),
+    )
     d = DEFAULT_CUT_CONFIG
     for name, (kind, what) in _THRESHOLDS.items():
         p.add_argument(
@@ -101,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
     fmt = df.attrs["sedscape"]["ingest"]["format"]
     print(f"read {len(df):,} rows from {args.input} ({fmt}, bands {''.join(bands.names)})")
     selected, funnel = select(
-        df, bands, config=config, cuts=not args.no_cuts, deredden=not args.no_deredden, ebv=args.ebv
+        df, bands, config=config, cuts=not args.no_cuts, deredden=not args.no_deredden, ebv=args.ebv,
+        ebv_value=args.ebv_value,
     )
     print(funnel.format())
     if len(selected) == 0:

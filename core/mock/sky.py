@@ -37,7 +37,7 @@ from core.mock.photometry import PhotometryConfig
 
 log = logging.getLogger(__name__)
 
-MOCK_VERSION = "1.0"
+MOCK_VERSION = "1.1"  # 1.1: template colours calibrated on the real PS1 locus
 PAPER_N_STARS = 3_112_259  # stars the paper analyses after its cuts
 BANDS = PS1.names
 # Classes that an anomaly detector should flag: composite or non-stellar SEDs and spoiled photometry.
@@ -50,7 +50,9 @@ class MockConfig:
     """Everything that shapes the mock sky; defaults reproduce the paper's sample.
 
     ``pass_fraction`` is the measured fraction of generated rows that survive the paper's cuts (it
-    sets the pre-cut size); ``r_window`` is the apparent r range in which field stars are drawn.
+    sets the pre-cut size); ``r_window`` is the apparent r range in which field stars are drawn;
+    ``calibrate_colours`` moves the template colours onto the real PS1 locus (False: the raw
+    Ivezic et al. 2008 templates, the mock before version 1.1).
     """
 
     n_stars: int = 3_100_000
@@ -64,6 +66,7 @@ class MockConfig:
     cluster_min_members: int = 25
     dust_seed: int = 2025
     dust_scale_height_pc: float = 100.0
+    calibrate_colours: bool = True
     annulus: galaxy.Annulus = field(default_factory=galaxy.Annulus)
     photometry: PhotometryConfig = field(default_factory=PhotometryConfig)
 
@@ -148,14 +151,15 @@ def _field_batches(rng: np.random.Generator, cfg: MockConfig, scale: float, n_ma
 
 
 def _make_field_sed(rng, name, cfg, comp, l_deg, b_deg, d, mr, feh) -> _Batch:
+    cal = cfg.calibrate_colours
     if name == "main":
-        mags = pops.main_sequence_mags(rng, mr, feh)
+        mags = pops.main_sequence_mags(rng, mr, feh, calibrated=cal)
         cls = pops.main_sequence_class(mr, feh)
         # Unresolved MS+MS binaries: a fainter companion of the same [Fe/H]; fluxes add.
         dwarf = cls != CC["giant"]
         pair = dwarf & (rng.random(len(mr)) < cfg.binary_fraction)
         mr2 = np.minimum(mr[pair] + rng.uniform(0.2, 8.0, pair.sum()), 20.0)
-        mags[pair] = pops.add_fluxes(mags[pair], pops.main_sequence_mags(rng, mr2, feh[pair]))
+        mags[pair] = pops.add_fluxes(mags[pair], pops.main_sequence_mags(rng, mr2, feh[pair], calibrated=cal))
         cls[pair] = CC["binary_ms_ms"]
         return _batch(mags, l_deg, b_deg, d, cls, comp, feh)
     if name.startswith("wd_"):
@@ -163,7 +167,7 @@ def _make_field_sed(rng, name, cfg, comp, l_deg, b_deg, d, mr, feh) -> _Batch:
         mags = pops.cooling_track(kind, logg).mags_at(mr) + rng.normal(0, 0.01, (len(mr), 5))
         return _batch(mags, l_deg, b_deg, d, f"wd_{kind.lower()}", comp, np.nan)
     if name == "binary_wd_m":
-        m_dwarf = pops.main_sequence_mags(rng, mr, feh)
+        m_dwarf = pops.main_sequence_mags(rng, mr, feh, calibrated=cal)
         track = pops.cooling_track("DA", 8.0)
         age = rng.uniform(0, pops.WD_MAX_AGE_YR, len(mr)) * rng.uniform(0.05, 1.0, len(mr))  # favour hot WDs
         wd_mr = np.interp(age, track.age, track.mr)
@@ -174,7 +178,7 @@ def _make_field_sed(rng, name, cfg, comp, l_deg, b_deg, d, mr, feh) -> _Batch:
     if name == "rrlyrae":
         return _batch(pops.hb_mags(rng, mr, pops.RRL_GR_RANGE), l_deg, b_deg, d, name, comp, feh)
     if name == "bss":
-        return _batch(pops.bss_mags(rng, mr), l_deg, b_deg, d, name, comp, feh)
+        return _batch(pops.bss_mags(rng, mr, calibrated=cal), l_deg, b_deg, d, name, comp, feh)
     if name == "sdb":
         return _batch(pops.sdb_mags(rng, mr), l_deg, b_deg, d, name, comp, feh)
     raise ConfigError(f"no SED recipe for population {name!r}")
@@ -378,7 +382,7 @@ def build_precut(cfg: MockConfig) -> pd.DataFrame:
     cols["true_artefact_band"] = pd.Categorical.from_codes(band_codes, categories=["", *BANDS])
     cols["true_artefact_offset"] = np.where(hit, offset, 0.0).astype(np.float32)
     # true_teff, true_logg and LAMOST-like teff/logg/feh labels (their own random stream).
-    return spectro.add_spectroscopy(pd.DataFrame(cols), cfg.seed)
+    return spectro.add_spectroscopy(pd.DataFrame(cols), cfg.seed, calibrated=cfg.calibrate_colours)
 
 
 @contextmanager

@@ -10,9 +10,9 @@ How the truth is made (sources in ``data/README.md``):
 
 * Teff from intrinsic PS1 colours: PS1 -> SDSS with the Tonry et al. (2012) colour terms, then the mean
   dwarf sequence of Pecaut & Mamajek (2013) (SDSS g-r for B-K stars, i-z for M dwarfs, blended over
-  K7-M0). Main-sequence and giant-branch field stars use the noise-free colours of the Ivezic et al.
-  (2008) grid at their (M_r, [Fe/H]), the same grid that made their photometry; every other object uses
-  its own noise-free intrinsic colours.
+  K7-M0). Main-sequence and giant-branch field stars use the noise-free template colours at their (M_r,
+  [Fe/H]) that made their photometry (the Ivezic et al. 2008 grid, moved onto the real PS1 locus when the
+  mock calibrates its colours); every other object uses its own noise-free intrinsic colours.
 * log g from mass, Teff and luminosity: log g = log g_sun + log M + 4 log(Teff/Teff_sun) + 0.4 (M_bol -
   M_bol_sun), M_bol = M_r + BC_r(Teff), BC_r = BC_V (Pecaut & Mamajek) + V - r (Jester et al. 2005 and
   Tonry et al. 2012). Dwarfs take the dwarf-sequence mass at their Teff, capped at the turnoff mass of an
@@ -182,9 +182,14 @@ def _labels_of(column: pd.Series) -> np.ndarray:
     return np.append(names, "")[np.where(cat.codes < 0, len(names), cat.codes)]
 
 
-def stellar_parameters(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def stellar_parameters(df: pd.DataFrame, *, calibrated: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(true_teff, true_logg)`` for every row of a mock catalog, from its truth columns (NaN for QSOs and
-    galaxies). Needs ``true_class, true_component, true_mr, true_feh, true_g..true_y``."""
+    galaxies). Needs ``true_class, true_component, true_mr, true_feh, true_g..true_y``. ``calibrated`` says
+    whether the mock moved its template colours onto the real PS1 locus (default: the catalog's metadata,
+    else True, the mock's default)."""
+    if calibrated is None:
+        config = df.attrs.get("sedscape", {}).get("mock", {}).get("config", {})
+        calibrated = bool(config.get("calibrate_colours", True))
     need = ["true_class", "true_component", "true_mr", "true_feh", *(f"true_{b}" for b in BANDS)]
     missing = [c for c in need if c not in df.columns]
     if missing:
@@ -198,7 +203,9 @@ def stellar_parameters(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     gr, iz = true[:, 0] - true[:, 1], true[:, 2] - true[:, 3]
     on_grid = field & np.isin(cls, _GRID_CLASSES)
     if on_grid.any():
-        cols = tables.colour_grid()(mr[on_grid], feh[on_grid])
+        from core.mock.populations import template_colours
+
+        cols = template_colours(mr[on_grid], feh[on_grid], calibrated=calibrated)
         gr[on_grid], iz[on_grid] = cols[:, 0], cols[:, 2]
 
     teff = np.full(n, np.nan)
@@ -300,13 +307,15 @@ def draw_labels(
     return out
 
 
-def add_spectroscopy(df: pd.DataFrame, seed: int, config: SpectroConfig = SpectroConfig()) -> pd.DataFrame:
+def add_spectroscopy(
+    df: pd.DataFrame, seed: int, config: SpectroConfig = SpectroConfig(), *, calibrated: bool = True
+) -> pd.DataFrame:
     """Add ``true_teff, true_logg`` for every row and LAMOST-like labels (:data:`LABEL_COLUMNS`) in place.
 
     Uses its own random stream (``SeedSequence(seed).spawn(7)[6]``), so the mock's other columns are
     exactly what they were without it.
     """
-    teff, logg = stellar_parameters(df)
+    teff, logg = stellar_parameters(df, calibrated=calibrated)
     df["true_teff"] = teff.astype(np.float32)
     df["true_logg"] = logg.astype(np.float32)
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(7)[6])

@@ -78,7 +78,7 @@ def test_missing_model_dir_turns_the_probe_off_but_loads(scored_paths, tmp_path)
 def test_absolute_magnitude_from_parallax_when_the_catalog_has_none():
     import pandas as pd
 
-    from dashboard.sky import absolute_first_band
+    from core.selection import absolute_first_band
 
     df = pd.DataFrame({"g": [15.0, 15.0, 15.0, 15.0], "parallax": [10.0, 1.0, -1.0, np.nan],
                        "parallax_error": [0.1, 0.5, 0.1, 0.1]})  # fmt: skip
