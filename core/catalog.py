@@ -32,6 +32,7 @@ METADATA_KEY = b"sedscape"
 def optional_columns(bands: BandSet = PS1) -> tuple[str, ...]:
     """Columns a catalog may carry beyond the required ones."""
     per_band = [f"n_{b}" for b in bands] + [f"qf_{b}" for b in bands] + [f"{b}_obs" for b in bands]
+    per_band += [f"{b}_kron" for b in bands]
     return (
         "ebv",
         *per_band,

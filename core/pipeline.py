@@ -15,7 +15,7 @@ import pandas as pd
 
 from core.bands import PS1, BandSet
 from core.catalog import bandset_to_meta
-from core.cuts import DEFAULT_CUT_CONFIG, CutConfig, Funnel, apply_cuts, paper_cuts
+from core.cuts import DEFAULT_CUT_CONFIG, CutConfig, Funnel, apply_cuts, missing_band_counts, paper_cuts
 from core.errors import CatalogError, ConfigError
 from core.extinction import deredden as _deredden
 from core.extinction import is_dereddened, sfd_available, sfd_ebv
@@ -89,6 +89,13 @@ def select(
             view = df.drop(columns=list(obs.values())).rename(columns=obs)
         kept, funnel = apply_cuts(view, paper_cuts(bands, config))
         out = df.loc[kept.index].copy()
+        if config.max_missing_bands:
+            missing = missing_band_counts(kept, bands)
+            step = next(s for s in funnel.steps if s.name == "complete")
+            per = ", ".join(f"{b} {n:,}" for b, n in missing["per_band"].items() if n)
+            k = config.max_missing_bands
+            kept_note = f"{missing['n_rows_with_missing']:,} of the output rows lack {'1' if k == 1 else f'1-{k}'} band(s)"
+            step.note = "; ".join(filter(None, [step.note, kept_note + (f" ({per})" if per else "")]))
     else:
         out = df.copy()
         funnel = Funnel(n_input=len(df), steps=[], n_output=len(df))
@@ -109,6 +116,8 @@ def select(
     meta.update(bandset_to_meta(bands))
     meta["funnel"] = funnel.to_dict()
     meta["cuts"] = {"applied": bool(cuts), "config": config.to_dict()}
+    if config.max_missing_bands:
+        meta["missing_bands"] = {"allowed": config.max_missing_bands, **missing_band_counts(out, bands)}
     if not do_deredden and "dereddened" not in meta:
         meta["dereddened"] = False
     if skipped_reason:

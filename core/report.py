@@ -26,6 +26,7 @@ from core.bands import BandSet
 from core.card import CARD_NAME, ModelCard, catalog_fingerprint, read_card
 from core.errors import ConfigError, OutputExistsError
 from core.models.base import TrainConfig, build_model, scale, unscale
+from core.scored_models import ScoredModel, model_view, scored_models
 from core.scoring import DEFAULT_THRESHOLD, check_bands
 from core.training import split_indices
 
@@ -251,6 +252,22 @@ def compare_models(
     return pd.DataFrame(rows), curves, notes
 
 
+def _shown_model(models: list[ScoredModel], model_dir: Path, key: str | None) -> ScoredModel | None:
+    """The model a report shows: ``key`` if given, else the one scored from ``model_dir``, else the default."""
+    if key is not None:
+        found = next((m for m in models if m.key == key), None)
+        if found is None:
+            raise ConfigError(f"no model {key!r} in the scored catalog; models: {', '.join(m.key for m in models)}")
+        return found
+    from core.card import card_sha256
+
+    sha = card_sha256(model_dir) if (model_dir / CARD_NAME).exists() else None
+    for m in models:
+        if sha and (m.fingerprint or "").startswith(sha):
+            return m
+    return models[0] if models else None
+
+
 def _histories(model_dir: Path, card: ModelCard) -> list[dict]:
     out = []
     for r in card.runs:
@@ -288,12 +305,25 @@ def write_report(
     compare_epochs: int = 20,
     overwrite: bool = False,
     progress: bool = False,
+    model_key: str | None = None,
+    imputation: dict[str, Any] | None = None,
+    classifier: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``report.md``, ``report.json`` and figures for a scored catalog into ``out_dir``; return the .md path."""
+    """Write ``report.md``, ``report.json`` and figures for a scored catalog into ``out_dir``; return the .md path.
+
+    In a catalog with several models (:mod:`core.scored_models`) the report shows the model ``model_key``,
+    else the one scored from ``model_dir``, else the default; it names that model. ``imputation`` (from
+    :func:`core.imputation.evaluate_imputation`) adds the imputation section; ``classifier`` (the card of a
+    ``sedscape classify train`` directory) adds the frozen-head vs baselines comparison.
+    """
     out_dir = Path(out_dir)
     if out_dir.exists() and any((out_dir / f).exists() for f in REPORT_FILES) and not overwrite:
         raise OutputExistsError(f"{out_dir} already holds a report; pass --overwrite to replace it")
     model_dir = Path(model_dir)
+    all_models = scored_models(scored)
+    shown = _shown_model(all_models, model_dir, model_key)
+    if shown is not None:
+        scored = model_view(scored, shown.key)
     card = read_card(model_dir)
     bands = card.bandset
     check_bands(scored, bands, what="scored catalog")
@@ -337,6 +367,11 @@ def write_report(
         "model_dir": str(model_dir),
         "model_card": str(model_dir / CARD_NAME),
         "model": card.model.to_dict(),
+        "model_key": shown.key if shown else card.model.name,
+        "model_label": shown.label if shown else card.model.name,
+        "models_in_catalog": [m.key for m in all_models],
+        "imputation": imputation,
+        "classifier": classifier,
         "scoring": scoring,
         "n_stars": int(len(scored)),
         "table1": t1.to_dict(orient="records"),
@@ -366,11 +401,16 @@ def _markdown(s: dict[str, Any], t1: pd.DataFrame, t2: pd.DataFrame, comparison:
               bands: BandSet) -> str:
     a = s["anomalies"]
     lines = [
-        f"# sedscape evaluation: {s['model']['name']} on {s['n_stars']:,} stars",
+        f"# sedscape evaluation: {s['model_label']} on {s['n_stars']:,} stars",
         "",
-        f"Model directory `{s['model_dir']}`; scored with run {s['scoring'].get('run', '?')}, "
-        f"threshold {a['threshold']} mag. Created {s['created']}.",
+        f"Model `{s['model_key']}` ({s['model']['name']}), directory `{s['model_dir']}`; scored with run "
+        f"{s['scoring'].get('run', '?')}, threshold {a['threshold']} mag. Created {s['created']}.",
         "",
+    ]
+    if len(s.get("models_in_catalog") or []) > 1:
+        lines += [f"The catalog holds {len(s['models_in_catalog'])} models ({', '.join(s['models_in_catalog'])}); "
+                  f"this report shows `{s['model_key']}`.", ""]
+    lines += [
         "## Table 1: losses per run (MSE on magnitudes/10)",
         "",
         "Train loss at the epoch of lowest validation loss; chosen run = lowest validation loss.",
@@ -419,6 +459,10 @@ def _markdown(s: dict[str, Any], t1: pd.DataFrame, t2: pd.DataFrame, comparison:
                   _markdown_table(comparison), ""]
         if s["comparison_notes"].get("warning"):
             lines += [f"**Note:** {s['comparison_notes']['warning']}.", ""]
+    if s.get("imputation"):
+        lines += _imputation_markdown(s["imputation"])
+    if s.get("classifier"):
+        lines += _classifier_markdown(s["classifier"])
     lines += ["## Figures", ""]
     captions = {
         "loss_curves": "Training (solid) and validation (dashed) loss per epoch (paper Figure 2)",
@@ -456,6 +500,60 @@ def _colour_section(rc: dict[str, Any], bands: BandSet) -> list[str]:
             f"Median of observed - reconstructed per band in {rc['width']}-mag bins; bins with fewer than "
             f"{rc['min_stars']} stars are listed but not judged. {text}.", "",
             _markdown_table(shown), ""]
+
+
+def _imputation_markdown(imp: dict[str, Any]) -> list[str]:
+    """The imputation section: each band hidden in turn, model vs KNN-on-colours vs stellar locus."""
+    st = imp["settings"]
+    table = pd.DataFrame(imp["rows"])
+    cols = ["class", "band", "n", "model_median", "model_p95", "knn_median", "knn_p95", "locus_median",
+            "locus_p95", "coverage_1sigma"]
+    lines = [
+        "## Imputation: each band hidden in turn",
+        "",
+        f"{st['n_stars']:,} complete stars (at most {st['per_class']:,} per class); error = {st['error']}. "
+        f"Baselines: {st['knn']}; {st['locus']}. |error| in mag: median and 95th percentile; "
+        "coverage_1sigma = share of |error| within the quoted (calibrated) uncertainty, ideally 0.68.",
+        "",
+        _markdown_table(table[[c for c in cols if c in table.columns]], floatfmt=".4f"),
+        "",
+    ]
+    ms = table[table["class"] == "ms"]
+    if len(ms):
+        worst = float(ms["model_median"].max())
+        beats = bool((ms["model_median"] < ms["knn_median"]).all() and
+                     ((ms["model_median"] < ms["locus_median"]) | ms["locus_median"].isna()).all())
+        lines += [f"Main-sequence stars: worst band median |error| {worst:.4f} mag (target <= 0.02: "
+                  f"{'met' if worst <= 0.02 else 'missed'}); better than both baselines in every band: "
+                  f"{'yes' if beats else 'no'}.", ""]
+    return lines
+
+
+def _classifier_markdown(card: dict[str, Any]) -> list[str]:
+    """Per class: ROC-AUC, PR-AUC and precision at the top 1,000 of every method, and where the head loses."""
+    rows = [{"method": m, **r} for m, rs in card["metrics"].items() for r in rs]
+    t = pd.DataFrame(rows)
+    lines = [
+        "## Frozen-encoder classifier against baselines",
+        "",
+        f"Labels: {card.get('labels') or '?'}; encoder {card['encoder']['name']} ({card['encoder']['model_dir']}, "
+        f"run {card['encoder']['run']}); split: {card['split']['n_train']:,} train, {card['split']['n_val']:,} "
+        f"validation, {card['split']['n_test']:,} test stars ({card['split']['method']}). One-vs-rest per class on "
+        "the test stars; precision_ceiling is the best possible precision at the top 1,000 (fewer positives).",
+        "",
+    ]
+    for metric in ("roc_auc", "pr_auc", "precision_top1000"):
+        piv = t.pivot(index="class", columns="method", values=metric).reset_index()
+        if metric == "precision_top1000":
+            ceil = t[t.method == t.method.iloc[0]].set_index("class")["precision_ceiling"]
+            piv["precision_ceiling"] = piv["class"].map(ceil)
+        lines += [f"**{metric}**", "", _markdown_table(piv, floatfmt=".4f"), ""]
+    if "xgboost" in card["metrics"]:
+        head = t[t.method == "frozen_head"].set_index("class")["roc_auc"]
+        xgb = t[t.method == "xgboost"].set_index("class")["roc_auc"]
+        wins = [f"{c} ({xgb[c]:.4f} vs {head[c]:.4f})" for c in head.index if xgb[c] > head[c]]
+        lines += ["XGBoost has the higher ROC-AUC for: " + (", ".join(wins) if wins else "no class") + ".", ""]
+    return lines
 
 
 def _json_default(obj: Any) -> Any:

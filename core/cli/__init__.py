@@ -16,8 +16,8 @@ from core.cli._tensorflow import quiet_tensorflow_logs
 from core.errors import SedscapeError
 
 VERBS = (
-    "mock", "ingest", "train", "score", "report", "fetch", "crossmatch", "prepare", "labels", "export", "samp",
-    "stellar_model",
+    "mock", "ingest", "train", "score", "impute", "classify", "report", "fetch", "crossmatch", "prepare",
+    "labels", "export", "samp", "stellar_model",
 )
 
 log = logging.getLogger("sedscape")

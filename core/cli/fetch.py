@@ -58,6 +58,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     ps1.add_argument("--overwrite", action="store_true", help="replace existing merged/selected files")
     ps1.set_defaults(func=run_ps1)
 
+    det = what.add_parser(
+        "ps1-detections", help="PS1 DR2 single-epoch detections of a catalog's stars (MAST TAP, resumable)",
+        description=(
+            "Query dbo.Detection for the obj_id (PS1 objID) of every star of CATALOG in chunks (one TAP job each, "
+            "saved to OUT.parts/ so an interrupted fetch resumes), convert psfFlux (Jy) to AB magnitudes and "
+            "filterID to bands, and write the epoch table OUT (Parquet, sorted by star). Assumption, not a "
+            "measurement: ~60 detections and ~6 kB of VOTable per star."
+        ),
+    )
+    det.add_argument("catalog", help="catalog Parquet whose obj_id are PS1 objIDs")
+    det.add_argument("--out", required=True, help="epoch table to write (Parquet)")
+    det.add_argument("--chunk-size", type=int, default=500, help="objects per TAP query (default 500)")
+    det.add_argument("--workers", type=int, default=None, help="concurrent TAP jobs (default 4)")
+    det.add_argument("--sync", action="store_true", help="use synchronous queries instead of async jobs")
+    det.add_argument("--overwrite", action="store_true", help="replace OUT if it exists (the parts are kept)")
+    det.set_defaults(func=run_detections)
+
     cut = what.add_parser("cutout", help="a PS1 colour JPEG cutout (0.25 arcsec/pixel)",
                           description="Fetch a colour JPEG cutout from the PS1 image service.")
     cut.add_argument("ra", type=float)
@@ -126,4 +143,28 @@ def run_cutout(args: argparse.Namespace) -> int:
         print(f"wrote a placeholder to {out}: {cut.message}")
         return 1
     print(f"wrote {out} ({len(cut.data):,} bytes, {args.size} px at 0.25 arcsec/px, {args.filters})")
+    return 0
+
+
+def run_detections(args: argparse.Namespace) -> int:
+    from core.archives.config import archive_config
+    from core.archives.ps1_detections import DetectionFetcher
+    from core.catalog import read_parquet
+    from core.cli._io import output_file
+    from core.epochs import validate_epochs, write_epochs
+
+    out = output_file(args.out, overwrite=args.overwrite)
+    ids = read_parquet(args.catalog, columns=["obj_id"])["obj_id"].to_numpy()
+    overrides = {"max_workers": args.workers} if args.workers else {}
+    fetcher = DetectionFetcher(out.with_name(out.name + ".parts"), ids, chunk_size=args.chunk_size,
+                               config=archive_config("ps1", **overrides), mode="sync" if args.sync else "async")
+    print(f"{len(fetcher.obj_ids):,} objects in {len(fetcher.chunks)} chunks from {fetcher.config.url}")
+    res = fetcher.run()
+    if len(res.epochs) == 0:
+        raise CatalogError(f"the service returned no detections for the {len(ids):,} objects of {args.catalog}; "
+                           "nothing written")
+    rep = validate_epochs(res.epochs, source=str(out), catalog_ids=ids)
+    write_epochs(res.epochs, out, metadata={"catalog": str(args.catalog)}, overwrite=args.overwrite)
+    print(f"{res.n_chunks_resumed} of {res.n_chunks} chunks resumed from disk; {rep.summary()}")
+    print(f"wrote {out}")
     return 0

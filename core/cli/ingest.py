@@ -73,6 +73,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--z-y-range", type=float, nargs=2, metavar=("LO", "HI"), default=d.z_y_range, help="LO < z - y < HI"
     )
     p.add_argument(
+        "--allow-missing",
+        type=int,
+        default=0,
+        metavar="K",
+        help=(
+            "keep stars that lack up to K bands (default 0: complete photometry, as in the paper); the other cuts "
+            "judge only the bands a star has, and the funnel counts the kept incomplete stars. Fill the gaps "
+            "with `sedscape impute`"
+        ),
+    )
+    p.add_argument(
         "--unit",
         action="append",
         default=[],
@@ -106,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
         **{name: getattr(args, name) for name in _THRESHOLDS},
         g_i_range=tuple(args.g_i_range),
         z_y_range=tuple(args.z_y_range),
+        max_missing_bands=args.allow_missing,
     )
     df = read_catalog(args.input, format=args.format, bands=bands, units=_units(args.unit))
     fmt = df.attrs["sedscape"]["ingest"]["format"]
@@ -123,6 +135,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         reason = selected.attrs["sedscape"].get("dereddening_skipped")
         print(f"NOT dereddened: {reason}" if reason else "not dereddened: magnitudes are as observed")
+    missing = selected.attrs["sedscape"].get("missing_bands")
+    if missing:
+        per = ", ".join(f"{b} {n:,}" for b, n in missing["per_band"].items() if n) or "none"
+        print(f"kept {missing['n_rows_with_missing']:,} stars with up to {missing['allowed']} missing band(s) "
+              f"(missing per band: {per}); fill them with `sedscape impute`")
     path = write_parquet(selected, out, overwrite=args.overwrite)
     print(f"wrote {len(selected):,} stars to {path}")
     return 0

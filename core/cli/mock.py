@@ -28,6 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives the same catalog")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     p.add_argument("--no-cuts", action="store_true", help="write the observed catalog before the cuts")
+    p.add_argument("--epochs", type=Path, default=None, metavar="DET.parquet",
+                   help="also write single-epoch detections (PS1-like cadence, variable stars and quasars) "
+                   "of every variable and --epochs-constant non-variables")
+    p.add_argument("--epochs-constant", type=int, default=30_000, metavar="N",
+                   help="non-variable stars that get epochs too (default 30,000; -1: every star)")
     p.add_argument(
         "--validate",
         nargs="?",
@@ -81,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out is None:
         raise ConfigError("sedscape mock needs --out PATH (or --validate)")
     output_file(args.out, overwrite=args.overwrite)
+    if args.epochs is not None:
+        output_file(args.epochs, overwrite=args.overwrite, option="--epochs")
     kwargs = {"seed": args.seed, "apply_selection": not args.no_cuts}
     if args.stars is not None:
         kwargs["n_stars"] = args.stars
@@ -92,4 +99,14 @@ def run(args: argparse.Namespace) -> int:
         print(Funnel.from_dict(funnel).format())
     write_parquet(sky, args.out, overwrite=args.overwrite)
     print(f"wrote {len(sky):,} rows to {args.out} in {time.perf_counter() - t0:.1f} s")
+    if args.epochs is not None:
+        from core.epochs import write_epochs
+        from core.mock.epochs import EpochConfig, make_epochs
+
+        t0 = time.perf_counter()
+        det = make_epochs(sky, args.seed, EpochConfig(n_constant=args.epochs_constant))
+        write_epochs(det, args.epochs, metadata={"catalog": str(args.out)}, overwrite=args.overwrite)
+        info = det.attrs["sedscape"]["mock_epochs"]
+        print(f"wrote {len(det):,} detections of {info['n_stars']:,} stars ({info['n_variables']:,} variables) "
+              f"to {args.epochs} in {time.perf_counter() - t0:.1f} s")
     return 0

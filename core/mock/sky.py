@@ -9,8 +9,9 @@ cluster, extragalactic), ``true_cluster`` ("" for field objects), ``true_mr`` (a
 system, both components for unresolved pairs), ``true_feh``, ``true_dist_pc``, ``true_ebv`` (the
 reddening actually applied: stars within a few dust scale heights see less than the map's ``ebv``),
 ``true_g..true_y`` (noise-free, unreddened apparent magnitudes), ``true_artefact_band`` and
-``true_artefact_offset``, ``true_teff`` and ``true_logg`` (:mod:`core.mock.spectro`, which also adds
-LAMOST-like ``teff, logg, feh`` labels and errors for a bright few per cent). ``true_anomaly`` marks :data:`ANOMALOUS_CLASSES`: objects whose SED no
+``true_artefact_offset``; ``true_var_class``, ``true_period``, ``true_var_amp`` and ``true_drw_tau``
+(variability, :mod:`core.mock.variables`); ``true_teff`` and ``true_logg`` (:mod:`core.mock.spectro`, which
+also adds LAMOST-like ``teff, logg, feh`` labels and errors for a bright few per cent). ``true_anomaly`` marks :data:`ANOMALOUS_CLASSES`: objects whose SED no
 single star has (WD+M pairs, quasars, compact galaxies) or whose photometry is spoiled (artefacts).
 White dwarfs, hot subdwarfs, BHB stars, blue stragglers and RR Lyrae stars are rare but lie on their
 own smooth sequences, so they are not marked; an anomaly detector may still flag some of them.
@@ -31,7 +32,7 @@ from core.bands import PS1
 from core.catalog import bandset_to_meta
 from core.errors import ConfigError
 from core.mock import clusters as clusters_mod
-from core.mock import galaxy, labels, photometry, spectro
+from core.mock import galaxy, labels, photometry, spectro, variables
 from core.mock import populations as pops
 from core.mock.photometry import PhotometryConfig
 
@@ -381,6 +382,9 @@ def build_precut(cfg: MockConfig) -> pd.DataFrame:
     band_codes = np.where(hit, np.maximum(band_idx, 0) + 1, 0).astype(np.int8)
     cols["true_artefact_band"] = pd.Categorical.from_codes(band_codes, categories=["", *BANDS])
     cols["true_artefact_offset"] = np.where(hit, offset, 0.0).astype(np.float32)
+    # Variability truth (core.mock.variables); its own random stream leaves every other column as it was.
+    rng_var = np.random.default_rng(np.random.SeedSequence([cfg.seed, 14]))
+    cols.update(variables.assign_variability(rng_var, cls, cols["true_mr"], cols["true_i"]))
     # true_teff, true_logg and LAMOST-like teff/logg/feh labels (their own random stream).
     return spectro.add_spectroscopy(pd.DataFrame(cols), cfg.seed, calibrated=cfg.calibrate_colours)
 
