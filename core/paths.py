@@ -32,6 +32,11 @@ def default_model_dir() -> Path:
     return data_dir() / "models" / "default"
 
 
+def default_stellar_model_dir() -> Path:
+    """The shipped data-driven stellar model (``sedscape stellar-model train``)."""
+    return data_dir() / "models" / "stellar"
+
+
 def default_sky_path() -> Path:
     return generated_dir() / "mock_sky.parquet"
 

@@ -17,7 +17,15 @@ import pandas as pd
 import param
 from panel.io import hold
 
-from core import DEFAULT_THRESHOLD, PRESET_FIELDS, ExportOptions, ExportTask, selection_export, selection_mask
+from core import (
+    DEFAULT_THRESHOLD,
+    PRESET_FIELDS,
+    STELLAR_CHI2_THRESHOLD,
+    ExportOptions,
+    ExportTask,
+    selection_export,
+    selection_mask,
+)
 from dashboard.plots import ColourBy, ViewSpec, colour_options, symmetric_clim, view_specs
 from dashboard.sky import NO_CATEGORY, SkyData
 
@@ -99,7 +107,11 @@ class AppState(param.Parameterized):
             return pd.Categorical.from_codes(codes, categories=cats), cats, None
         source = self.sky.frame if colour.column in self.sky.frame else self.sky.df
         values = source[colour.column].to_numpy(np.float32)
-        return values, None, (symmetric_clim(values) if colour.symmetric else self.sky.colour_range(colour.column))
+        clim = symmetric_clim(values) if colour.symmetric else self.sky.colour_range(colour.column)
+        if colour.cnorm == "log" and clim is not None and clim[0] <= 0:  # a log scale starts above zero
+            positive = values[np.isfinite(values) & (values > 0)]
+            clim = (float(positive.min()), clim[1]) if positive.size and positive.min() < clim[1] else None
+        return values, None, clim
 
     # ----- making selections ----------------------------------------------------------------------
     def _view_axes(self, view: str) -> tuple[str, str]:
@@ -145,6 +157,14 @@ class AppState(param.Parameterized):
 
     def select_anomalies(self) -> int:
         return self.select_geometry({"kind": "preset", "preset": "anomalies", "threshold": self.threshold})
+
+    def select_poorly_fit(self) -> int:
+        """Stars no normal star explains (``stellar_chi2`` above ``core.STELLAR_CHI2_THRESHOLD``) that the
+        autoencoder also flags at the current threshold."""
+        if not self.sky.has_stellar:
+            raise ValueError("this catalog has no stellar parameters; run `sedscape stellar-model infer` on it")
+        return self.select_geometry({"kind": "preset", "preset": "poorly_fit", "chi2_threshold": STELLAR_CHI2_THRESHOLD,
+                                     "threshold": self.threshold})  # fmt: skip
 
     def categories(self) -> list[str]:
         """SIMBAD categories present in the catalog (stars without one are not a category)."""
@@ -215,7 +235,8 @@ class AppState(param.Parameterized):
     def table_columns(self) -> list[str]:
         b = self.sky.bands.names
         wanted = ["obj_id", "ra", "dec", *b, "latent_x", "latent_y", "max_abs_res", "res_band", "anomaly",
-                  *(f"{x}_res" for x in b), "simbad_otype", "simbad_category", "true_class", "abs_g", "dist_kpc"]  # fmt: skip
+                  *(f"{x}_res" for x in b), "simbad_otype", "simbad_category", "true_class", "abs_g", "dist_kpc",
+                  "stellar_teff", "stellar_logg", "stellar_feh", "stellar_ebv", "stellar_dist_pc", "stellar_chi2"]  # fmt: skip
         return [c for c in wanted if c in self.sky.df]
 
     @param.depends("revision", "threshold")
@@ -246,6 +267,10 @@ class AppState(param.Parameterized):
         top = np.argpartition(-res, k - 1)[:k] if len(res) > k else np.arange(len(res))
         top = top[np.argsort(-res[top], kind="stable")]
         return self.sky.df.iloc[self.selection[top]]
+
+    def stellar_seds(self, rows: pd.DataFrame) -> np.ndarray | None:
+        """The stellar model's best-fit SEDs of ``rows`` (see :meth:`SkyData.stellar_seds`), or None."""
+        return self.sky.stellar_seds(rows)
 
     @param.depends("probe")
     def probe_magnitudes(self) -> np.ndarray | None:

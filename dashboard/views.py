@@ -31,6 +31,7 @@ TABLE_MAX = 10_000  # rows sent to the browser table; an export always has the w
 DENSITY = plots.ColourBy("stars per pixel", None, "count", cmap="Blues")
 PRESET_NONE = "choose a preset..."
 PRESET_ANOMALIES = "anomalies above the threshold"
+PRESET_POORLY_FIT = "poorly fit by any star"
 
 
 class ScatterView(Viewer):
@@ -43,7 +44,8 @@ class ScatterView(Viewer):
         super().__init__(**params)
         sky = self.state.sky
         self._hover_cols = [c for c in ("obj_id", *sky.bands.names, "max_abs_res", "res_band", "simbad_otype",
-                                        "simbad_category", "true_class") if c in sky.df]  # fmt: skip
+                                        "simbad_category", "true_class", "stellar_teff", "stellar_logg",
+                                        "stellar_chi2") if c in sky.df]  # fmt: skip
         self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_both", min_height=320, linked_axes=False)
         deps = ["colour_by"] if self.view == "latent" else ["show"]
         self.state.param.watch(lambda *_: setattr(self._pane, "object", self._plot()), deps)
@@ -166,7 +168,7 @@ class Controls(Viewer):
     def __init__(self, **params) -> None:
         super().__init__(**params)
         st = self.state
-        options = [PRESET_NONE, PRESET_ANOMALIES]
+        options = [PRESET_NONE, PRESET_ANOMALIES] + ([PRESET_POORLY_FIT] if st.sky.has_stellar else [])
         options += [f"SIMBAD: {c}" for c in st.categories()]
         options += [f"field: {n}" for n in PRESET_FIELDS] + ["field: all clusters"]
         self._preset = pn.widgets.Select(label="Select preset", options=options, value=PRESET_NONE)
@@ -183,6 +185,8 @@ class Controls(Viewer):
             return
         if value == PRESET_ANOMALIES:
             self.state.select_anomalies()
+        elif value == PRESET_POORLY_FIT:
+            self.state.select_poorly_fit()
         elif value.startswith("SIMBAD: "):
             self.state.select_category(value.removeprefix("SIMBAD: "))
         elif value.startswith("field: "):
@@ -275,7 +279,8 @@ class SelectionSummary(Viewer):
 
 
 class SedPanel(Viewer):
-    """SEDs (observed with errors, reconstructed) of the most anomalous selected stars, and their residuals.
+    """SEDs (observed with errors, reconstructed and, with stellar parameters, the stellar model's best fit) of
+    the most anomalous selected stars, and their residuals.
 
     Two live plots whose layers get new data on every selection (no new figures, no new layout). In a
     served page they follow a selection on the next tick, once the linked views, summary and table
@@ -299,10 +304,15 @@ class SedPanel(Viewer):
         res = hv.DynamicMap(self._residuals, streams=[revision, threshold]).opts(
             hv.opts.Path(framewise=True), hv.opts.Overlay(title="Residuals (observed - reconstructed)")
         )
+        self._stellar = None
+        if self.state.sky.has_stellar:
+            self._stellar = pn.pane.Markdown(self._stellar_text(), css_classes=["stellar-params"])
+            self.param.watch(lambda _: setattr(self._stellar, "object", self._stellar_text()), "shown")
         self._layout = pn.Column(
             pn.pane.Markdown("Select stars (lasso or box on any plot, or a preset) to see their SEDs; hover a "
                              "curve for the star's obj_id."),  # fmt: skip
             pn.pane.HoloViews(sed, sizing_mode="stretch_width"),
+            *([self._stellar] if self._stellar is not None else []),
             pn.pane.HoloViews(res, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
@@ -315,7 +325,23 @@ class SedPanel(Viewer):
             doc.add_next_tick_callback(lambda: setattr(self, "shown", self.state.revision))
 
     def _sed(self, **_):
-        return plots.sed_overlay(self.state.most_anomalous(N_SED), self.state.sky.bands)
+        rows = self.state.most_anomalous(N_SED)
+        return plots.sed_overlay(rows, self.state.sky.bands, stellar=self.state.stellar_seds(rows))
+
+    def _stellar_text(self) -> str:
+        """The stellar model's parameters of the stars whose SEDs are shown (a Markdown table)."""
+        rows = self.state.most_anomalous(N_SED)
+        if rows.empty:
+            return "Stellar model (dotted blue): select stars to see their best-fit parameters."
+        lines = ["| obj_id | Teff (K) | log g | [Fe/H] | E(B-V) | distance (pc) | stellar_chi2 |",
+                 "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+        for r in rows.itertuples():
+            lines.append(f"| {r.obj_id} | {r.stellar_teff:,.0f} | {r.stellar_logg:.2f} | {r.stellar_feh:+.2f} | "
+                         f"{r.stellar_ebv:.3f} | {r.stellar_dist_pc:,.0f} | {r.stellar_chi2:,.1f} |")  # fmt: skip
+        note = "" if self.state.sky.stellar_model_dir is not None else (
+            f"\n\nNo best-fit SEDs: {self.state.sky.stellar_problem}."
+        )  # fmt: skip
+        return "Stellar model (dotted blue: best-fit SED):\n\n" + "\n".join(lines) + note
 
     def _residuals(self, **_):
         return plots.residual_overlay(self.state.most_anomalous(N_SED), self.state.sky.bands, self.state.threshold)

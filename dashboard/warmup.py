@@ -80,6 +80,8 @@ def after_first_page(sky: SkyData) -> None:
         sky.start_export_load()  # mostly Arrow reading, which leaves the GIL to the warm-up
         _optional(lambda _sky: warm_up(), sky)
         sky.start_model_load()
+        if sky.has_stellar:
+            sky.start_stellar_load()
 
     threading.Thread(target=run, name="sedscape-after-first-page", daemon=True).start()
 

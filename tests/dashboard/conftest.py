@@ -21,3 +21,16 @@ def scored_paths(tmp_path_factory):
 def sky(scored_paths):
     catalog, model = scored_paths
     return load_sky(Sources(catalog, model, "args"))
+
+
+@pytest.fixture(scope="session")
+def stellar_paths(tmp_path_factory):
+    from tests.dashboard._stellar_sky import make_stellar_sky
+
+    return make_stellar_sky(tmp_path_factory.mktemp("stellar-sky"))
+
+
+@pytest.fixture(scope="session")
+def stellar_sky(stellar_paths):
+    catalog, model = stellar_paths
+    return load_sky(Sources(catalog, model, "args"))
