@@ -1,0 +1,111 @@
+"""Find more like these at catalog scale: the head on frozen features, and nearest-neighbour search.
+
+On a scored catalog (default: the default sky; an embedding is used when the catalog has one, else the
+residual fingerprint) this measures
+
+* building the standardised feature space of every star;
+* :func:`core.similarity.find_more` with up to 10,000 labelled stars (positives from the mock's truth
+  class, negatives a random sample), training plus scoring every star (target: under 5 s at 3.1M stars),
+  and how well the probability recovers the unlabelled members of the class (ROC-AUC against the truth);
+* "stars like this one": :class:`core.similarity.NeighbourIndex` (exact brute force, float32) against
+  scikit-learn's ``NearestNeighbors`` (brute, k-d tree, ball tree): build once, then the median query
+  time for one star (target: under 0.2 s).
+
+Timings are printed with their ratio to a reference measured in the same run (one float32 pass of
+matrix-vector products over the feature matrix), since the machine may be shared.
+
+    .venv/bin/python benchmarks/bench_similarity.py [--catalog SCORED.parquet] [--embedding KEY]
+        [--positive-class wd_da] [--trees]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from core import PS1, default_scored_path, read_parquet
+from core.similarity import FINGERPRINT, NeighbourIndex, embedding_sets, feature_space, find_more
+
+
+def timed(fn, repeat: int = 1):
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return out, statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--catalog", default=None, help="scored catalog (default: the default sky)")
+    parser.add_argument("--embedding", default=None, help=f"model key of the embedding, or {FINGERPRINT!r}")
+    parser.add_argument("--positive-class", default="wd_da", help="mock truth class of the labelled positives")
+    parser.add_argument("--labelled", type=int, default=10_000, help="labelled stars (positives + negatives)")
+    parser.add_argument("--trees", action="store_true", help="also time scikit-learn's k-d and ball trees")
+    args = parser.parse_args()
+    path = args.catalog or default_scored_path()
+    names = pq.read_schema(path).names
+    sets = embedding_sets(names)
+    key = args.embedding if args.embedding is not None else (next(iter(sets)) if sets else FINGERPRINT)
+    cols = ["obj_id", "true_class", *PS1.names, *PS1.err_columns, *(f"{b}_res" for b in PS1.names)]
+    cols += sets.get(key, [])
+    (df, load_s) = timed(lambda: read_parquet(path, columns=[c for c in cols if c in names]))
+    print(f"{path}: {len(df):,} stars, feature space: {key or 'embedding'} (read in {load_s:.1f} s)")
+
+    space, space_s = timed(lambda: feature_space(df, PS1, key))
+    x = space.values
+    q = x[:64].T.copy()
+    _, ref_s = timed(lambda: x @ q, repeat=3)
+    ref_s /= 64  # one star's matrix-vector product over every star, the reference unit
+    print(f"reference: one float32 matrix-vector pass over {x.shape[0]:,} x {x.shape[1]} features = {ref_s * 1e3:.1f} ms")
+
+    def line(what: str, seconds: float) -> None:
+        print(f"  {what:<58s} {seconds:8.3f} s   {seconds / ref_s:10.0f} x reference")
+
+    line(f"feature space ({space.name}, {x.shape[1]} features)", space_s)
+
+    truth = df["true_class"].astype(str).to_numpy() if "true_class" in df else None
+    if truth is not None and (truth == args.positive_class).sum() >= 10:
+        rng = np.random.default_rng(0)
+        members = np.flatnonzero(truth == args.positive_class)
+        n_pos = min(len(members) // 2, args.labelled // 6)
+        labelled = rng.choice(members, n_pos, replace=False)
+        find_more(space, labelled[:50])  # imports scikit-learn: a once-per-process cost, reported apart
+        result, _ = timed(lambda: find_more(space, labelled))
+        print(f"find more like {n_pos:,} '{args.positive_class}' stars against {result.n_negative:,} random others "
+              f"({n_pos + result.n_negative:,} labelled):")  # fmt: skip
+        line("head training (incl. 5-fold cross-validation)", result.train_s)
+        line(f"scoring every star ({space.n:,})", result.score_s)
+        line("training + scoring", result.train_s + result.score_s)
+        from sklearn.metrics import roc_auc_score
+
+        rest = np.setdiff1d(np.arange(space.n), labelled)
+        auc = roc_auc_score(truth[rest] == args.positive_class, result.probability[rest])
+        top = result.top(1000, exclude=labelled)
+        print(f"  CV ROC-AUC {result.cv_roc_auc:.3f}; ROC-AUC against the truth on the {len(rest):,} unlabelled "
+              f"stars {auc:.3f}; {np.mean(truth[top] == args.positive_class):.0%} of the next 1,000 shown are "
+              f"'{args.positive_class}' (they are {np.mean(truth[rest] == args.positive_class):.2%} of the rest)")  # fmt: skip
+
+    rows = np.random.default_rng(1).integers(0, space.n, 20)
+    index, build_s = timed(lambda: NeighbourIndex(space))
+    _, query_s = timed(lambda: [index.query(int(r), 20) for r in rows])
+    print("nearest 20 neighbours of one star (median of 20 stars; build once per model):")
+    line("NeighbourIndex (exact, fused numba brute force): build", build_s)
+    line("NeighbourIndex: query", query_s / len(rows))
+    from sklearn.neighbors import NearestNeighbors
+
+    algorithms = ["brute", "kd_tree", "ball_tree"] if args.trees else ["brute"]
+    for algorithm in algorithms:
+        nn, b_s = timed(lambda a=algorithm: NearestNeighbors(n_neighbors=21, algorithm=a, n_jobs=1).fit(x))
+        _, q_s = timed(lambda nn=nn, few=rows[:5]: [nn.kneighbors(x[int(r):int(r) + 1]) for r in few])
+        line(f"scikit-learn NearestNeighbors({algorithm}): build", b_s)
+        line(f"scikit-learn NearestNeighbors({algorithm}): query", q_s / 5)
+
+
+if __name__ == "__main__":
+    main()
