@@ -85,6 +85,7 @@ _LAZY: dict[str, str] = {
     "mock_oracle": "core.ranking",
     "ensure_default_scored": "core.defaults",
     "check_label": "core.labels",
+    "LABELS_ENV": "core.labels",
     "ReviewLoop": "core.review",
     # find more like these: a head on frozen features, nearest neighbours
     "FINGERPRINT": "core.similarity",

@@ -21,7 +21,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -172,8 +172,6 @@ class FindMoreResult:
     space: str
     train_s: float
     score_s: float
-    positives_outside: int = 0  # labelled stars that are not in this catalog
-    details: dict = field(default_factory=dict)
 
     def top(self, n: int, exclude: np.ndarray | None = None) -> np.ndarray:
         """Row indices of the ``n`` most probable stars (``exclude``: rows to leave out, e.g. the positives)."""
