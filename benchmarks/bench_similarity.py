@@ -15,7 +15,7 @@ Timings are printed with their ratio to a reference measured in the same run (on
 matrix-vector products over the feature matrix), since the machine may be shared.
 
     .venv/bin/python benchmarks/bench_similarity.py [--catalog SCORED.parquet] [--embedding KEY]
-        [--positive-class wd_da] [--trees]
+        [--positive-class wd_da] [--trees] [--hidden 32]
 """
 
 from __future__ import annotations
@@ -28,7 +28,14 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from core import PS1, default_scored_path, read_parquet
-from core.similarity import FINGERPRINT, NeighbourIndex, embedding_sets, feature_space, find_more
+from core.similarity import (
+    FINGERPRINT,
+    FindMoreConfig,
+    NeighbourIndex,
+    embedding_sets,
+    feature_space,
+    find_more,
+)
 
 
 def timed(fn, repeat: int = 1):
@@ -47,6 +54,7 @@ def main() -> None:
     parser.add_argument("--positive-class", default="wd_da", help="mock truth class of the labelled positives")
     parser.add_argument("--labelled", type=int, default=10_000, help="labelled stars (positives + negatives)")
     parser.add_argument("--trees", action="store_true", help="also time scikit-learn's k-d and ball trees")
+    parser.add_argument("--hidden", type=int, default=0, help="hidden units of the head (0: logistic regression)")
     args = parser.parse_args()
     path = args.catalog or default_scored_path()
     names = pq.read_schema(path).names
@@ -75,10 +83,12 @@ def main() -> None:
         members = np.flatnonzero(truth == args.positive_class)
         n_pos = min(len(members) // 2, args.labelled // 6)
         labelled = rng.choice(members, n_pos, replace=False)
-        find_more(space, labelled[:50])  # imports scikit-learn: a once-per-process cost, reported apart
-        result, _ = timed(lambda: find_more(space, labelled))
+        config = FindMoreConfig(hidden=args.hidden)
+        find_more(space, labelled[:50], config=config)  # imports scikit-learn: a once-per-process cost, not counted
+        result, _ = timed(lambda: find_more(space, labelled, config=config))
+        head = f"{args.hidden} hidden units" if args.hidden else "logistic regression"
         print(f"find more like {n_pos:,} '{args.positive_class}' stars against {result.n_negative:,} random others "
-              f"({n_pos + result.n_negative:,} labelled):")  # fmt: skip
+              f"({n_pos + result.n_negative:,} labelled; head: {head}):")  # fmt: skip
         line("head training (incl. 5-fold cross-validation)", result.train_s)
         line(f"scoring every star ({space.n:,})", result.score_s)
         line("training + scoring", result.train_s + result.score_s)
