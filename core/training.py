@@ -37,7 +37,7 @@ from core.card import (
 from core.catalog import validate_catalog
 from core.errors import CatalogError, OutputExistsError
 from core.latent import Rotation, agreement_matrix, canonical_rotation
-from core.models.base import Autoencoder, EpochCallback, History, TrainConfig, build_model, scale
+from core.models.base import Autoencoder, EpochCallback, History, TrainConfig, build_model, model_class
 
 log = logging.getLogger(__name__)
 
@@ -180,25 +180,33 @@ def train_runs(
     agreement_k: int = 10,
     agreement_sample: int = 20_000,
     rotation_sample: int = 200_000,
+    sample_info: dict | None = None,
 ) -> TrainingResult:
     """Train ``runs`` models on random splits of ``df`` and (if ``out_dir``) write weights, histories and the card.
 
     ``on_epoch(epoch, loss, val_loss)`` is passed to every fit; ``on_run(RunRecord)`` is called as
     each run finishes. Rotations are fitted on a seeded sample of up to ``rotation_sample`` stars;
-    agreement on the first ``agreement_sample`` of them.
+    agreement on the first ``agreement_sample`` of them. ``sample_info`` describes how ``df`` was drawn
+    from a larger catalog (recorded in the card).
     """
-    config = config or TrainConfig(seed=seed)
+    cls = model_class(model)
+    config = config or replace(cls.default_config(), seed=seed)
     if runs < 1:
         raise CatalogError(f"runs must be at least 1, got {runs}")
-    validate_catalog(df, bands, source=str(source or "training catalog"), require_complete=True)
+    # Models that see a presence mask (masked-ae) train on stars with missing bands too.
+    validate_catalog(df, bands, source=str(source or "training catalog"), require_complete=not cls.accepts_missing)
     if len(df) < MIN_ROWS:
         raise CatalogError(f"{source or 'training catalog'}: {len(df)} rows; need at least {MIN_ROWS} to split and train")
     mags = df[list(bands.names)].to_numpy(dtype=np.float64)
-    x = scale(mags)
+    errs = df[list(bands.err_columns)].to_numpy(dtype=np.float64) if cls.uses_errors else None
+    x = cls.features(mags, errs)
+    options = cls.build_options(bands)
 
     staging = _prepare_out_dir(Path(out_dir), overwrite) if out_dir is not None else None
     rng = np.random.default_rng(seed)
-    sample = rng.permutation(len(df))[: min(rotation_sample, len(df))]
+    complete = np.flatnonzero(np.isfinite(mags).all(axis=1)) if cls.accepts_missing else np.arange(len(df))
+    # Rotations need every band's colour, so they are fitted on complete stars.
+    sample = complete[rng.permutation(len(complete))[: min(rotation_sample, len(complete))]]
     agree_rows = sample[: min(agreement_sample, len(sample))]
 
     records: list[RunRecord] = []
@@ -213,9 +221,10 @@ def train_runs(
             tr, va, te = split_indices(len(df), split_seed)
             log.info("run %d/%d: %d train, %d validation, %d test stars (random_state=%d)",
                      r, runs, len(tr), len(va), len(te), split_seed)
-            ae = build_model(model, n_bands=len(bands), seed=model_seed)
+            ae = build_model(model, n_bands=len(bands), seed=model_seed, **options)
             t0 = time.perf_counter()
             history = ae.fit(x[tr], x[va], replace(config, seed=model_seed), progress=progress, on_epoch=on_epoch)
+            ae.calibrate(x[va])
             seconds = time.perf_counter() - t0
             train_loss, val_loss, test_loss = _losses(ae, history, x[tr], x[va], x[te])
             z = ae.encode(x[sample])
@@ -271,6 +280,8 @@ def train_runs(
                 "seeds": [rec.split_seed for rec in records],
             },
             packages=package_versions(),
+            sample=dict(sample_info or {}),
+            scaling=cls.scaling,
         )
         if staging is not None:
             card.write(staging)

@@ -15,7 +15,10 @@ import sys
 from core.cli._tensorflow import quiet_tensorflow_logs
 from core.errors import SedscapeError
 
-VERBS = ("mock", "ingest", "train", "score", "report", "fetch", "crossmatch", "prepare", "labels", "export", "samp")
+VERBS = (
+    "mock", "ingest", "train", "score", "impute", "classify", "report", "fetch", "crossmatch", "prepare",
+    "labels", "export", "samp",
+)
 
 log = logging.getLogger("sedscape")
 

@@ -26,11 +26,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--compare", default="", help="comma-separated baselines to train on the same split, e.g. dense-ae,pca")
     p.add_argument("--compare-epochs", type=int, default=20, help="max epochs for baselines trained here (default 20)")
     p.add_argument("--baseline-model", default=None, help="a dense-AE model directory (from `sedscape train --model dense-ae`)")
+    p.add_argument(
+        "--key", default=None,
+        help="which model of a multi-model scored catalog to report (default: the one scored from --model)",
+    )
+    p.add_argument(
+        "--imputation", action="store_true",
+        help="add the imputation evaluation (masked-ae models: hide each band in turn, against KNN and locus baselines)",
+    )
+    p.add_argument("--imputation-stars", type=int, default=5000, help="complete stars per class to evaluate on")
+    p.add_argument("--classifier", default=None, help="a `sedscape classify train` directory: add its comparison")
     p.add_argument("--overwrite", action="store_true", help="replace an existing report in REPORT_DIR")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.classify import read_classifier
     from core.report import write_report
     from core.scoring import load_scored
 
@@ -42,6 +53,12 @@ def run(args: argparse.Namespace) -> int:
     scored = load_scored(scored_path)
     start_tensorflow(args.verbose)
     compare = [c.strip() for c in args.compare.split(",") if c.strip()]
+    imputation = None
+    if args.imputation:
+        from core.imputation import evaluate_imputation
+        from core.scoring import TrainedModel
+
+        imputation = evaluate_imputation(scored, TrainedModel.load(args.model), per_class=args.imputation_stars)
     path = write_report(
         scored,
         args.model,
@@ -51,10 +68,14 @@ def run(args: argparse.Namespace) -> int:
         compare_epochs=args.compare_epochs,
         overwrite=args.overwrite,
         progress=sys.stderr.isatty(),
+        model_key=args.key,
+        imputation=imputation,
+        classifier=read_classifier(args.classifier)[1] if args.classifier else None,
     )
     import json
 
     summary = json.loads((path.parent / "report.json").read_text())
+    print(f"model shown: {summary['model_label']}")
     print(f"Table 2 (% within threshold), {summary['n_stars']:,} stars:")
     for row in summary["table2_percent_within"]:
         print("  " + "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{v:>4}" for k, v in row.items()))

@@ -5,6 +5,11 @@ tiny models. Here a model is a pure function ``forward(params, x) -> reconstruct
 weight tensors; one ``tf.function(jit_compile=True)`` call shuffles, loops over every minibatch of an epoch
 (the final partial batch included, as Keras does), applies Adam exactly as Keras 3 does, and computes the
 validation loss. :func:`train` wraps that in the paper's early stopping (patience, best weights restored).
+
+A model may bring its own loss instead of the MSE against its input (:data:`LossFn`): it gets the batch,
+which can hold more than magnitudes (errors, presence masks), and a stateless-RNG seed that changes every
+step, so random corruption such as hiding bands is drawn inside the compiled loop. The validation loss
+uses one fixed seed, so it is comparable from epoch to epoch.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ EPSILON = 1e-7
 SCORE_CHUNK = 1 << 16
 
 ForwardFn = Callable[[Sequence[tf.Tensor], tf.Tensor], tf.Tensor]
+LossFn = Callable[[Sequence[tf.Tensor], tf.Tensor, tf.Tensor], tf.Tensor]
+"""(weights, batch, seed) -> per-star loss, shape (B,); ``seed`` is a (2,) int64 stateless-RNG seed."""
 
 
 def adam_update(
@@ -61,38 +68,62 @@ class EpochEngine:
     data shape; get engines from :func:`engine_for` so repeated fits reuse the compiled code.
     """
 
-    def __init__(self, forward: ForwardFn, shapes: Sequence[tuple[int, ...]], batch_size: int) -> None:
+    def __init__(
+        self,
+        forward: ForwardFn,
+        shapes: Sequence[tuple[int, ...]],
+        batch_size: int,
+        loss: LossFn | None = None,
+    ) -> None:
         self.forward = forward
+        self.loss = loss
         self.shapes = [tuple(s) for s in shapes]
         sizes = [int(np.prod(s)) for s in self.shapes]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int).tolist()
         self.batch_size = int(batch_size)
         self._epoch_fn = tf.function(self._epoch, jit_compile=True)
         self._step_fn = tf.function(self._step, jit_compile=True)
+        self._val_fn = tf.function(self._val_loss, jit_compile=True)
 
     # -- pieces ---------------------------------------------------------------------------------------
     def _unflatten(self, theta: tf.Tensor) -> list[tf.Tensor]:
         o = self.offsets
         return [tf.reshape(theta[o[k] : o[k + 1]], s) for k, s in enumerate(self.shapes)]
 
-    def _loss(self, theta: tf.Tensor, xb: tf.Tensor, weight: tf.Tensor | None = None) -> tf.Tensor:
-        """Keras' MSE; with ``weight`` (1 = real star, 0 = padding) the mean runs over real stars only."""
+    def _loss(
+        self, theta: tf.Tensor, xb: tf.Tensor, weight: tf.Tensor | None = None, seed: tf.Tensor | None = None
+    ) -> tf.Tensor:
+        """Keras' MSE (or the model's loss); with ``weight`` (1 = real star, 0 = padding) the mean runs
+        over real stars only."""
+        if self.loss is not None:
+            per_star = self.loss(self._unflatten(theta), xb, seed)
+            if weight is None:
+                return tf.reduce_mean(per_star)
+            return tf.reduce_sum(per_star * weight) / tf.reduce_sum(weight)
         if weight is None:
             return mse(self.forward(self._unflatten(theta), xb), xb)
         per_star = tf.reduce_mean(tf.square(self.forward(self._unflatten(theta), xb) - xb), axis=-1)
         return tf.reduce_sum(per_star * weight) / tf.reduce_sum(weight)
 
-    def _step(self, theta, m, v, step, lr, xb, weight=None):
+    @staticmethod
+    def _val_seed(rng: tf.Tensor) -> tf.Tensor:
+        return tf.stack([rng, tf.constant(-1, tf.int64)])
+
+    def _val_loss(self, theta, rng, x):
+        return self._loss(theta, x, None, self._val_seed(rng))
+
+    def _step(self, theta, m, v, step, lr, rng, xb, weight=None):
         """Forward, gradient and Adam update on one minibatch; returns the pre-update batch loss."""
+        seed = tf.stack([rng, step])
         with tf.GradientTape() as tape:
             tape.watch(theta)
-            loss = self._loss(theta, xb, weight)
+            loss = self._loss(theta, xb, weight, seed)
         grad = tape.gradient(loss, theta)
         step = step + 1
         theta, m, v = adam_update(theta, m, v, grad, tf.cast(step, tf.float32), lr)
         return loss, theta, m, v, step
 
-    def _epoch(self, theta, m, v, step, lr, x, perm, x_val):
+    def _epoch(self, theta, m, v, step, lr, rng, x, perm, x_val):
         n, d = x.shape
         bs = self.batch_size
         n_batches = -(-n // bs)
@@ -106,16 +137,17 @@ class EpochEngine:
         weights = tf.reshape(tf.cast(tf.range(n_batches * bs) < n, tf.float32), (n_batches, bs))
 
         def body(k, th, mm, vv, st, acc):
-            loss, th, mm, vv, st = self._step(th, mm, vv, st, lr, batches[k], weights[k])
+            loss, th, mm, vv, st = self._step(th, mm, vv, st, lr, rng, batches[k], weights[k])
             return k + 1, th, mm, vv, st, acc + loss * tf.reduce_sum(weights[k])
 
         loop_vars = (tf.constant(0), theta, m, v, step, tf.constant(0.0, tf.float32))
         _, theta, m, v, step, acc = tf.while_loop(lambda k, *_: k < n_batches, body, loop_vars)
-        return theta, m, v, step, acc / n, self._loss(theta, x_val)
+        return theta, m, v, step, acc / n, self._val_loss(theta, rng, x_val)
 
     # -- public -----------------------------------------------------------------------------------------
-    def start(self, params: Sequence[np.ndarray], learning_rate: float) -> dict:
-        """Fresh Adam state (zero moments, iteration 0) starting from ``params``."""
+    def start(self, params: Sequence[np.ndarray], learning_rate: float, rng_seed: int = 0) -> dict:
+        """Fresh Adam state (zero moments, iteration 0) starting from ``params``; ``rng_seed`` seeds the
+        model loss's random draws (unused by the plain MSE)."""
         got = [tuple(np.shape(p)) for p in params]
         if got != self.shapes:
             raise ModelError(f"weight shapes {got} do not match the engine's {self.shapes}")
@@ -127,6 +159,7 @@ class EpochEngine:
             "v": zeros,
             "step": tf.constant(0, tf.int64),
             "lr": tf.constant(learning_rate, tf.float32),
+            "rng": tf.constant(int(rng_seed), tf.int64),
         }
 
     def params(self, state: dict) -> list[np.ndarray]:
@@ -135,7 +168,9 @@ class EpochEngine:
         return [theta[o[k] : o[k + 1]].reshape(s).copy() for k, s in enumerate(self.shapes)]
 
     def _args(self, state: dict) -> tuple:
-        return state["theta"], state["m"], state["v"], state["step"], state["lr"]
+        return state["theta"], state["m"], state["v"], state["step"], state["lr"], state.get(
+            "rng", tf.constant(0, tf.int64)
+        )
 
     def epoch(
         self, state: dict, x: tf.Tensor, perm: np.ndarray, x_val: tf.Tensor
@@ -144,6 +179,11 @@ class EpochEngine:
         theta, m, v, step, loss, val_loss = self._epoch_fn(*self._args(state), x, tf.constant(perm), x_val)
         return {**state, "theta": theta, "m": m, "v": v, "step": step}, float(loss), float(val_loss)
 
+    def validation_loss(self, params: Sequence[np.ndarray], x: np.ndarray, rng_seed: int = 0) -> float:
+        """The loss of ``params`` on ``x`` as the epoch loop reports ``val_loss`` (fixed random draws)."""
+        state = self.start(params, 1.0, rng_seed)
+        return float(self._val_fn(state["theta"], state["rng"], tf.constant(x, tf.float32)))
+
     def step(self, state: dict, xb: np.ndarray) -> tuple[dict, float]:
         """One Adam step on one batch (what Keras ``train_on_batch`` does)."""
         loss, theta, m, v, step = self._step_fn(*self._args(state), tf.constant(xb, tf.float32))
@@ -151,9 +191,11 @@ class EpochEngine:
 
 
 @functools.lru_cache(maxsize=32)
-def engine_for(forward: ForwardFn, shapes: tuple[tuple[int, ...], ...], batch_size: int) -> EpochEngine:
-    """A shared engine per (model function, weight shapes, batch size), keeping its compiled code warm."""
-    return EpochEngine(forward, shapes, batch_size)
+def engine_for(
+    forward: ForwardFn, shapes: tuple[tuple[int, ...], ...], batch_size: int, loss: LossFn | None = None
+) -> EpochEngine:
+    """A shared engine per (model function, weight shapes, batch size, loss), keeping its compiled code warm."""
+    return EpochEngine(forward, shapes, batch_size, loss)
 
 
 def run_chunked(fn, params: list[tf.Tensor], *arrays: np.ndarray) -> list[np.ndarray]:
@@ -195,6 +237,7 @@ def train(
     config: TrainConfig,
     *,
     shuffle_seed: Sequence[int],
+    rng_seed: int = 0,
     progress: bool = True,
     on_epoch: EpochCallback | None = None,
     label: str = "train",
@@ -213,7 +256,7 @@ def train(
     rng = np.random.default_rng(list(shuffle_seed))
     x = tf.constant(x_train, tf.float32)
     xv = tf.constant(x_val, tf.float32)
-    state = engine.start(params, config.learning_rate)
+    state = engine.start(params, config.learning_rate, rng_seed)
     hist = History()
     best_val, best_params, wait = math.inf, [np.array(p, np.float32) for p in params], 0
     bar = tqdm(range(config.max_epochs), desc=label, unit="epoch", disable=not progress, leave=False)
@@ -261,11 +304,25 @@ def train(
 class CompiledAutoencoder(Autoencoder):
     """An autoencoder whose weights are a list of arrays trained by this module's compiled epoch loop.
 
-    Subclasses set ``forward_graph`` (weights, batch -> reconstruction) and ``weight_shapes``.
+    Subclasses set ``forward_graph`` (weights, batch -> reconstruction) and ``weight_shapes``; a model
+    with its own training loss overrides :meth:`loss_graph`, and one whose input array is wider than
+    its bands (errors, masks) overrides :attr:`input_width`.
     """
 
     forward_graph: Callable[[Sequence[tf.Tensor], tf.Tensor], tf.Tensor]
     _weights: list[np.ndarray]
+
+    @property
+    def input_width(self) -> int:
+        """Columns of the input array (:meth:`features`); the bands themselves by default."""
+        return self.n_bands
+
+    def loss_graph(self) -> LossFn | None:
+        """The model's own per-star training loss (:data:`LossFn`), or None for the MSE against the input.
+
+        Must return the same function object for equal settings, so compiled engines are reused.
+        """
+        return None
 
     def count_params(self) -> int:
         return int(sum(np.prod(s) for s in self.weight_shapes()))
@@ -286,7 +343,7 @@ class CompiledAutoencoder(Autoencoder):
 
     def engine(self, batch_size: int = 512) -> EpochEngine:
         """The (cached) compiled trainer for this model's function at ``batch_size``."""
-        return engine_for(type(self).forward_graph, tuple(self.weight_shapes()), batch_size)
+        return engine_for(type(self).forward_graph, tuple(self.weight_shapes()), batch_size, self.loss_graph())
 
     def fit(
         self,
@@ -298,8 +355,8 @@ class CompiledAutoencoder(Autoencoder):
         on_epoch: EpochCallback | None = None,
     ) -> History:
         config = config or TrainConfig()
-        x_train = check_inputs(x_train, self.n_bands, "training set")
-        x_val = check_inputs(x_val, self.n_bands, "validation set")
+        x_train = check_inputs(x_train, self.input_width, "training set")
+        x_val = check_inputs(x_val, self.input_width, "validation set")
         best, hist = train(
             self.engine(config.batch_size),
             self._weights,
@@ -307,6 +364,7 @@ class CompiledAutoencoder(Autoencoder):
             x_val,
             config,
             shuffle_seed=(self.seed, config.seed),
+            rng_seed=self.seed,
             progress=progress,
             on_epoch=on_epoch,
             label=self.name,

@@ -49,6 +49,7 @@ def aliases(bands: BandSet) -> dict[str, tuple[str, ...]]:
         )
         out[f"n_{band}"] = (f"n_{band}", f"n{band}")
         out[f"qf_{band}"] = (f"qf_{band}", f"{band}QfPerfect")
+        out[f"{band}_kron"] = (f"{band}_kron", f"{band}MeanKronMag")
         out[f"{band}_obs"] = (f"{band}_obs",)
     return out
 

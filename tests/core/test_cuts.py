@@ -105,6 +105,22 @@ def test_prob_star_boundary_and_nan():
     assert "1 with missing values (prob_star 1)" in step.note
 
 
+def test_point_source_cut_only_without_prob_star():
+    df = make_catalog(4, seed=3).drop(columns="prob_star")
+    df["i_kron"] = df["i"] - [0.0, 0.04, 0.06, np.nan]  # galaxy: more light in the Kron aperture than the PSF
+    out, funnel = apply_cuts(df, paper_cuts())
+    assert out.index.tolist() == [0, 1, 3]  # a missing Kron magnitude keeps the star for the other cuts
+    step = next(s for s in funnel.steps if s.name == "point_source")
+    assert step.applied and step.n_removed == 1
+    df["prob_star"] = 1.0
+    out, funnel = apply_cuts(df, paper_cuts())
+    step = next(s for s in funnel.steps if s.name == "point_source")
+    assert len(out) == 4 and not step.applied and step.note == "prob_star present: that cut decides"
+    no_kron = next(s for s in apply_cuts(df.drop(columns=["prob_star", "i_kron"]), paper_cuts())[1].steps
+                   if s.name == "point_source")  # fmt: skip
+    assert not no_kron.applied and no_kron.note == "column i_kron absent"
+
+
 def test_completeness_removes_nan_and_sentinels_first():
     df = make_catalog(5, seed=4)
     df.loc[0, "g"] = np.nan
@@ -124,6 +140,7 @@ def test_order_matches_the_paper():
     assert names == [
         "complete",
         "prob_star",
+        "point_source",
         "n_measurements",
         "qf_perfect",
         "g-r",
