@@ -185,14 +185,14 @@ class SkyData:
             return out
         obs = [f"{b}_obs" for b in self.bands.names if f"{b}_obs" in self.export_columns]
         if obs:  # the observed magnitudes that dereddening is undone with: read for these rows only
-            rows = rows.join(self.rows_of(obs, rows.index))
+            rows = rows.join(self.export_only_rows(obs, rows.index))
         sed = stellar_sed(rows, model, as_catalog=True)
         for k, band in enumerate(self.bands.names):
             if band in model.bands:
                 out[:, k] = sed[:, list(model.bands).index(band)]
         return out
 
-    def rows_of(self, columns: list[str], index: pd.Index) -> pd.DataFrame:
+    def export_only_rows(self, columns: list[str], index: pd.Index) -> pd.DataFrame:
         """Export-only ``columns`` for the rows ``index`` (waits for the background read of those columns)."""
         self.start_export_load()
         rest = self._export_future.result()

@@ -296,7 +296,7 @@ class SelectionSummary(Viewer):
 
 class SedPanel(Viewer):
     """SEDs (observed with errors, reconstructed and, with stellar parameters, the stellar model's best fit) of
-    the most anomalous selected stars, and their residuals.
+    the stars picked in the table or else the most anomalous selected stars, and their residuals.
 
     Two live plots whose layers get new data on every selection (no new figures, no new layout). In a
     served page they follow a selection on the next tick, once the linked views, summary and table
@@ -312,18 +312,20 @@ class SedPanel(Viewer):
         self.state.param.watch(self._follow, "revision")
         revision = hv.streams.Params(self, ["shown"])
         threshold = hv.streams.Params(self.state, ["threshold"])
-        sed = hv.DynamicMap(self._sed, streams=[revision]).opts(
+        picked = hv.streams.Params(self.state, ["picked"])
+        sed = hv.DynamicMap(self._sed, streams=[revision, picked]).opts(
             hv.opts.Path(framewise=True), hv.opts.ErrorBars(framewise=True),
-            hv.opts.Overlay(title=f"SEDs of the {N_SED} most anomalous selected stars, normalised to "
-                                  f"{self.state.sky.bands.names[0]}"),
+            hv.opts.Overlay(title=f"SEDs of the {N_SED} most anomalous selected stars (or those picked in the "
+                                  f"table), normalised to {self.state.sky.bands.names[0]}"),
         )  # fmt: skip
-        res = hv.DynamicMap(self._residuals, streams=[revision, threshold]).opts(
+        res = hv.DynamicMap(self._residuals, streams=[revision, threshold, picked]).opts(
             hv.opts.Path(framewise=True), hv.opts.Overlay(title="Residuals (observed - reconstructed)")
         )
         self._stellar = None
         if self.state.sky.has_stellar:
             self._stellar = pn.pane.Markdown(self._stellar_text(), css_classes=["stellar-params"])
             self.param.watch(lambda _: setattr(self._stellar, "object", self._stellar_text()), "shown")
+            self.state.param.watch(lambda _: setattr(self._stellar, "object", self._stellar_text()), "picked")
         self._layout = pn.Column(
             pn.pane.Markdown("Select stars (lasso or box on any plot, or a preset) to see their SEDs; hover a "
                              "curve for the star's obj_id."),  # fmt: skip
@@ -340,13 +342,20 @@ class SedPanel(Viewer):
         else:
             doc.add_next_tick_callback(lambda: setattr(self, "shown", self.state.revision))
 
+    def _rows(self) -> pd.DataFrame:
+        """The stars picked in the table (the first few), else the most anomalous selected stars."""
+        sky = self.state.sky
+        if self.state.picked:
+            return sky.df.iloc[sky.rows_of(np.asarray(self.state.picked, dtype=np.int64))[:N_SED]]
+        return self.state.most_anomalous(N_SED)
+
     def _sed(self, **_):
-        rows = self.state.most_anomalous(N_SED)
+        rows = self._rows()
         return plots.sed_overlay(rows, self.state.sky.bands, stellar=self.state.stellar_seds(rows))
 
     def _stellar_text(self) -> str:
         """The stellar model's parameters of the stars whose SEDs are shown (a Markdown table)."""
-        rows = self.state.most_anomalous(N_SED)
+        rows = self._rows()
         if rows.empty:
             return "Stellar model (dotted blue): select stars to see their best-fit parameters."
         lines = ["| obj_id | Teff (K) | log g | [Fe/H] | E(B-V) | distance (pc) | stellar_chi2 |",
@@ -360,7 +369,7 @@ class SedPanel(Viewer):
         return "Stellar model (dotted blue: best-fit SED):\n\n" + "\n".join(lines) + note
 
     def _residuals(self, **_):
-        return plots.residual_overlay(self.state.most_anomalous(N_SED), self.state.sky.bands, self.state.threshold)
+        return plots.residual_overlay(self._rows(), self.state.sky.bands, self.state.threshold)
 
     def __panel__(self):
         return self._layout

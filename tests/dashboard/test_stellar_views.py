@@ -82,7 +82,7 @@ def test_best_fit_sed_lies_on_the_dereddened_photometry_of_well_fit_stars(stella
     obs = good[names].to_numpy(float)
     resid = (obs - obs[:, :1]) - (fit - fit[:, :1])
     assert np.median(np.abs(resid)) < 0.05
-    rows = good.join(stellar_sky.rows_of([f"{b}_obs" for b in names], good.index))
+    rows = good.join(stellar_sky.export_only_rows([f"{b}_obs" for b in names], good.index))
     apparent = stellar_sed(rows, stellar_sky.stellar_model)
     wrong = (obs - obs[:, :1]) - (apparent - apparent[:, :1])
     assert np.median(np.abs(wrong[:, -1])) > 3 * np.median(np.abs(resid[:, -1]))
@@ -100,6 +100,14 @@ def test_sed_panel_overlays_the_selected_stars_best_fits(stellar_sky):
     assert len(curves) == len(shown) and all(np.isfinite(c.dimension_values("m")).all() for c in curves)
     text = panel._stellar_text()
     assert all(str(i) in text for i in shown["obj_id"])
+    # Stars picked in the table take their place: their own best fits and parameters.
+    pick = [int(shown["obj_id"].iloc[-1]), int(stellar_sky.df["obj_id"].iloc[0])]
+    state.picked = pick
+    curves = panel._sed().get(3).split()
+    assert sorted(int(c.dimension_values("star")[0]) for c in curves) == sorted(pick)
+    fit = state.stellar_seds(stellar_sky.df[stellar_sky.df["obj_id"] == pick[1]])[0]
+    assert any(np.allclose(c.dimension_values("m"), fit - fit[0]) for c in curves)
+    assert str(pick[1]) in panel._stellar_text() and str(shown["obj_id"].iloc[0]) not in panel._stellar_text()
 
 
 def test_poorly_fit_preset_is_stellar_chi2_and_autoencoder_anomaly(stellar_sky):
