@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stellar", action="store_true",
                    help="also add the stellar model's Teff, log g, [Fe/H], E(B-V), distance and stellar_chi2 "
                         "(data/models/stellar) for the dashboard's colour-by, SED overlay and 'poorly fit' preset; "
-                        "about 7 min more for the default sky on 2 cores")  # fmt: skip
+                        "166 CPU-seconds more for the default sky: 11 min on a busy 2-core machine")  # fmt: skip
     p.set_defaults(func=run)
 
 
