@@ -241,7 +241,8 @@ def selection_mask(
     if preset == "simbad":
         return category_mask(df, g["column"], g["value"])
     if preset == "poorly_fit":
-        return poorly_fit_mask(coord("max_abs_res"), _stellar_chi2(df), float(g["chi2_threshold"]), float(g["threshold"]))
+        res = coord(str(g.get("column", "max_abs_res")))  # "column": another model's max_abs_res, as for anomalies
+        return poorly_fit_mask(res, _stellar_chi2(df), float(g["chi2_threshold"]), float(g["threshold"]))
     ra, dec = df["ra"].to_numpy(float), df["dec"].to_numpy(float)
     mask = np.zeros(n, dtype=bool)
     for ra0, dec0, radius in dict(g["fields"]).values():

@@ -55,7 +55,7 @@ class ColourBy:
     how: str = "mean"  # "count", "mean", "max" or "category"
     cmap: str = "viridis"
     symmetric: bool = False
-    cnorm: str = "linear"  # or "log" for quantities spanning decades (distance, chi^2)
+    log: bool = False  # a logarithmic colour scale (periods)
 
 
 def view_specs(bands: BandSet, has_gaia: bool) -> list[ViewSpec]:
@@ -93,8 +93,8 @@ STELLAR_COLOURS: dict[str, ColourBy] = {
     "log g (stellar model)": ColourBy("log g (dex, cgs)", "stellar_logg", cmap="viridis"),
     "[Fe/H] (stellar model)": ColourBy("[Fe/H] (dex)", "stellar_feh", cmap="plasma"),
     "E(B-V) (stellar model)": ColourBy("E(B-V) (mag)", "stellar_ebv", cmap="YlOrBr"),
-    "distance (stellar model)": ColourBy("distance (pc)", "stellar_dist_pc", cmap="viridis", cnorm="log"),
-    "stellar_chi2 (stellar model)": ColourBy("stellar_chi2", "stellar_chi2", "max", cmap="inferno", cnorm="log"),
+    "distance (stellar model)": ColourBy("distance (pc)", "stellar_dist_pc", cmap="viridis", log=True),
+    "stellar_chi2 (stellar model)": ColourBy("stellar_chi2", "stellar_chi2", "max", cmap="inferno", log=True),
 }
 
 
@@ -206,10 +206,8 @@ def shade(pts, colour: ColourBy, spec: ViewSpec, *, dynamic: bool = True, catego
     # datashader aggregates in float64; float32 halves what every pan and zoom sends to the browser.
     out = out.apply(as_float32) if dynamic else as_float32(out)
     opts = dict(common, cmap=colour.cmap, colorbar=True, clabel=colour.label, tools=list(tools))
-    if colour.how == "count" or colour.column is None:
+    if colour.how == "count" or colour.column is None or colour.log:
         opts["cnorm"] = "log"
-    elif colour.cnorm != "linear":
-        opts["cnorm"] = colour.cnorm
     if clim is not None:
         opts["clim"] = clim
     return out.opts(**opts)

@@ -119,7 +119,7 @@ class AppState(param.Parameterized):
         source = self.sky.frame if colour.column in self.sky.frame else self.sky.df
         values = source[colour.column].to_numpy(np.float32)
         clim = symmetric_clim(values) if colour.symmetric else self.sky.colour_range(colour.column)
-        if colour.cnorm == "log" and clim is not None and clim[0] <= 0:  # a log scale starts above zero
+        if colour.log and clim is not None and clim[0] <= 0:  # a log scale starts above zero
             positive = values[np.isfinite(values) & (values > 0)]
             clim = (float(positive.min()), clim[1]) if positive.size and positive.min() < clim[1] else None
         return values, None, clim

@@ -28,7 +28,7 @@ def test_colour_by_offers_each_stellar_parameter_only_when_the_catalog_has_it(st
     assert columns == ["stellar_teff", "stellar_logg", "stellar_feh", "stellar_ebv", "stellar_dist_pc", "stellar_chi2"]
     assert all(c in stellar_sky.df for c in columns)
     assert "K" in opts["Teff (stellar model)"].label and "mag" in opts["E(B-V) (stellar model)"].label
-    assert opts["distance (stellar model)"].cnorm == "log" and opts["stellar_chi2 (stellar model)"].how == "max"
+    assert opts["distance (stellar model)"].log and opts["stellar_chi2 (stellar model)"].how == "max"
     # A catalog without stellar columns keeps exactly its former choices.
     assert not set(STELLAR_KEYS) & set(plots.colour_options(sky.df, PS1))
     assert PRESET_POORLY_FIT not in Controls(state=AppState(sky))._preset.options
@@ -48,7 +48,7 @@ def test_stellar_colour_values_shade_with_their_scale(stellar_sky, key):
                         clim=clim)  # fmt: skip
     opts = _opts(image)
     assert opts["clabel"] == state.colour.label and opts["clim"] == clim
-    if state.colour.cnorm == "log":  # a log colour scale must start above zero
+    if state.colour.log:  # a log colour scale must start above zero
         assert opts["cnorm"] == "log" and lo > 0
     else:
         assert opts.get("cnorm", "linear") == "linear"
