@@ -156,6 +156,21 @@ _LAZY: dict[str, str] = {
     "fetch_cutout": "core.archives",
     "fetch_cutouts": "core.archives",
     "Cutout": "core.archives",
+    # HATS catalogs (partitioned, larger than memory) on Dask
+    "is_hats": "core.partitioned",
+    "column_names": "core.partitioned",
+    "HatsWriter": "core.partitioned",
+    "read_catalog_any": "core.partitioned",
+    "write_catalog_any": "core.partitioned",
+    "stratified_sample": "core.partitioned",
+    "write_mock_hats": "core.mock.stream",
+    "ClusterConfig": "core.cluster",
+    "dask_client": "core.cluster",
+    "score_hats": "core.partitioned_scoring",
+    "PartitionedScored": "core.scored_partitions",
+    "Selection": "core.scored_partitions",
+    "points_in_polygon": "core.scored_partitions",
+    "crossmatch_hats": "core.archives.hats_match",
 }
 
 

@@ -128,6 +128,8 @@ class ModelCard:
     rotations: dict[str, dict[str, Any]]
     agreement: Agreement = field(default_factory=Agreement)
     split: dict[str, Any] = field(default_factory=dict)
+    # How the training rows were drawn from a larger (partitioned) catalog; empty when all rows were used.
+    sample: dict[str, Any] = field(default_factory=dict)
     packages: dict[str, str] = field(default_factory=dict)
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     scaling: str = SCALING
@@ -185,6 +187,7 @@ class ModelCard:
                 rotations=dict(d["rotations"]),
                 agreement=Agreement.from_dict(d.get("agreement")),
                 split=dict(d.get("split", {})),
+                sample=dict(d.get("sample", {})),
                 packages=dict(d.get("packages", {})),
                 created=str(d.get("created", "")),
                 scaling=str(d["scaling"]),

@@ -216,6 +216,10 @@ def read_parquet(path: str | Path, columns: list[str] | None = None, rows: int |
     path = Path(path)
     if not path.exists():
         raise CatalogError(f"{path}: no such file")
+    if path.is_dir():  # a HATS catalog: partitions in spatial order (see core.partitioned)
+        from core.partitioned import read_hats_frame
+
+        return read_hats_frame(path, columns, rows=rows)
     if path.stat().st_size == 0:
         raise CatalogError(f"{path}: the file is empty (0 bytes)")
     try:
@@ -245,6 +249,10 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     """The sedscape metadata of a Parquet file without reading its rows."""
     import pyarrow.parquet as pq
 
+    if Path(path).is_dir():
+        from core.partitioned import read_sidecar
+
+        return read_sidecar(path)
     try:
         raw = (pq.read_schema(path).metadata or {}).get(METADATA_KEY)
     except Exception as exc:

@@ -180,12 +180,14 @@ def train_runs(
     agreement_k: int = 10,
     agreement_sample: int = 20_000,
     rotation_sample: int = 200_000,
+    sample_info: dict | None = None,
 ) -> TrainingResult:
     """Train ``runs`` models on random splits of ``df`` and (if ``out_dir``) write weights, histories and the card.
 
     ``on_epoch(epoch, loss, val_loss)`` is passed to every fit; ``on_run(RunRecord)`` is called as
     each run finishes. Rotations are fitted on a seeded sample of up to ``rotation_sample`` stars;
-    agreement on the first ``agreement_sample`` of them.
+    agreement on the first ``agreement_sample`` of them. ``sample_info`` describes how ``df`` was drawn
+    from a larger catalog (recorded in the card).
     """
     cls = model_class(model)
     config = config or replace(cls.default_config(), seed=seed)
@@ -278,6 +280,7 @@ def train_runs(
                 "seeds": [rec.split_seed for rec in records],
             },
             packages=package_versions(),
+            sample=dict(sample_info or {}),
             scaling=cls.scaling,
         )
         if staging is not None:

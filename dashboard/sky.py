@@ -33,6 +33,7 @@ from core import (
     absolute_first_band,
     band_set_of,
     colour_name,
+    column_names,
     load_scored,
     read_card,
     read_metadata,
@@ -266,10 +267,8 @@ def page_columns(columns: Sequence[str], bands: BandSet) -> list[str]:
 def catalog_columns(path: Path) -> tuple[tuple[str, ...], list[str] | None]:
     """The catalog file's columns in order, and those the page reads first (None if the schema cannot be
     read: the full read then says what is wrong)."""
-    import pyarrow.parquet as pq
-
     try:
-        names = pq.read_schema(path).names
+        names = column_names(path)  # a Parquet file or a HATS catalog directory
         meta = pd.DataFrame()
         meta.attrs["sedscape"] = read_metadata(path)
     except Exception:

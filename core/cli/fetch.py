@@ -55,6 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     ps1.add_argument("--ebv", choices=("sfd", "none"), default="sfd",
                      help="deredden with SFD E(B-V) via dustmaps (default) or not at all")
     ps1.add_argument("--no-cuts", action="store_true", help="write the merged rows without selection cuts")
+    ps1.add_argument("--format", choices=("parquet", "hats"), default="parquet",
+                     help="hats: stream the tiles one by one into OUT/ps1_raw and OUT/ps1_selected HATS "
+                          "catalogs (never merged in memory; for regions of any size)")
     ps1.add_argument("--overwrite", action="store_true", help="replace existing merged/selected files")
     ps1.set_defaults(func=run_ps1)
 
@@ -94,7 +97,9 @@ def run_ps1(args: argparse.Namespace) -> int:
     from core.pipeline import select
 
     out = output_dir(args.out)
-    raw_path, sel_path = out / "ps1_raw.parquet", out / "ps1_selected.parquet"
+    hats = args.format == "hats"
+    raw_path, sel_path = (out / "ps1_raw", out / "ps1_selected") if hats else \
+        (out / "ps1_raw.parquet", out / "ps1_selected.parquet")
     for p in (raw_path, sel_path):
         if p.exists() and not args.overwrite:
             raise OutputExistsError(f"{p} exists; pass --overwrite to replace it (the tiles are kept either way)")
@@ -112,6 +117,10 @@ def run_ps1(args: argparse.Namespace) -> int:
                          config=archive_config("ps1", **overrides), mode="sync" if args.sync else "async")
     n = len(fetcher.tiles)
     print(f"{region.describe()}: {n} tile{'s' * (n != 1)} of {args.tile_deg:g} deg from {fetcher.config.url}")
+    if hats:
+        from core.cli._hats import stream_ps1_hats
+
+        return stream_ps1_hats(args, fetcher, raw_path, sel_path)
     result = fetcher.run()
     print(f"merged {len(result.catalog):,} rows from {result.n_tiles} tiles ({result.n_tiles_resumed} resumed "
           f"from disk); dropped {result.n_duplicates:,} duplicates and {result.n_outside_region:,} rows "

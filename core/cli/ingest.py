@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from core.bands import get_band_set
-from core.catalog import write_parquet
 from core.cli._io import input_file, output_file
 from core.cuts import DEFAULT_CUT_CONFIG, CutConfig
 from core.errors import CatalogError, ConfigError
@@ -34,7 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("input", help="catalog file; format detected from its extension and content")
-    p.add_argument("--out", required=True, help="output Parquet file")
+    p.add_argument("--out", required=True, help="output Parquet file or HATS directory")
+    p.add_argument("--out-format", choices=("auto", "parquet", "hats"), default="auto",
+                   help="output format (auto: HATS for a HATS input or an existing HATS directory)")
     p.add_argument("--format", choices=sorted(READERS), default=None, help="force the input format")
     p.add_argument("--bands", default="ps1", help="band set: ps1 (default), sdss, 2mass, gaia, ps1+2mass")
     p.add_argument("--no-cuts", action="store_true", help="keep every row (no selection cuts)")
@@ -109,9 +111,9 @@ def _units(items: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    # Check before reading: a long read should not end in a refusal.
-    out = output_file(args.out, overwrite=args.overwrite)
-    input_file(args.input, "catalog file")
+    from core.partitioned import is_hats, output_format
+
+    out_fmt = "hats" if is_hats(args.input) and args.out_format == "auto" else output_format(args.out, args.out_format)
     bands = get_band_set(args.bands)
     config = CutConfig(
         **{name: getattr(args, name) for name in _THRESHOLDS},
@@ -119,6 +121,13 @@ def run(args: argparse.Namespace) -> int:
         z_y_range=tuple(args.z_y_range),
         max_missing_bands=args.allow_missing,
     )
+    if is_hats(args.input):  # partition by partition (the cuts are row by row)
+        from core.cli._hats import run_ingest_hats
+
+        return run_ingest_hats(args, Path(args.out), bands, config, out_fmt)
+    # Check before reading: a long read should not end in a refusal.
+    out = output_file(args.out, overwrite=args.overwrite) if out_fmt == "parquet" else Path(args.out)
+    input_file(args.input, "catalog file")
     df = read_catalog(args.input, format=args.format, bands=bands, units=_units(args.unit))
     fmt = df.attrs["sedscape"]["ingest"]["format"]
     print(f"read {len(df):,} rows from {args.input} ({fmt}, bands {''.join(bands.names)})")
@@ -140,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
         per = ", ".join(f"{b} {n:,}" for b, n in missing["per_band"].items() if n) or "none"
         print(f"kept {missing['n_rows_with_missing']:,} stars with up to {missing['allowed']} missing band(s) "
               f"(missing per band: {per}); fill them with `sedscape impute`")
-    path = write_parquet(selected, out, overwrite=args.overwrite)
+    from core.partitioned import write_catalog_any
+
+    path = write_catalog_any(selected, out, fmt=out_fmt, overwrite=args.overwrite)
     print(f"wrote {len(selected):,} stars to {path}")
     return 0

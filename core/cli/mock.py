@@ -18,7 +18,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Generate a mock Pan-STARRS1 grizy catalog of the North Galactic Cap annulus, passed "
         "through the paper's cuts, or (--validate) compare a mock catalog with published numbers.",
     )
-    p.add_argument("--out", type=Path, help="Parquet file to write (required unless --validate)")
+    p.add_argument("--out", type=Path, help="Parquet file or HATS directory to write (required unless --validate)")
+    p.add_argument(
+        "--format",
+        choices=("auto", "parquet", "hats"),
+        default="auto",
+        help="hats: stream the sky block by block into a HATS catalog with bounded memory (any size); "
+        "parquet: build it in memory (default, unless OUT is an existing HATS directory)",
+    )
+    p.add_argument("--partition-rows", type=int, default=None, help="HATS: most rows per partition (default 500,000)")
+    p.add_argument("--block-rows", type=int, default=None,
+                   help="HATS: pre-cut rows drawn per sky block, which sets peak memory (default 1,000,000)")
     p.add_argument(
         "--stars",
         type=int,
@@ -85,6 +95,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out is None:
         raise ConfigError("sedscape mock needs --out PATH (or --validate)")
+    from core.partitioned import output_format
+
+    if output_format(args.out, args.format) == "hats":
+        from core.cli._hats import run_mock_hats
+
+        return run_mock_hats(args)
     output_file(args.out, overwrite=args.overwrite)
     if args.epochs is not None:
         output_file(args.epochs, overwrite=args.overwrite, option="--epochs")

@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "(the default model). Scoring again with an existing key replaces that model's columns."
         ),
     )
-    p.add_argument("catalog", help="Parquet catalog with the model's bands")
+    p.add_argument("catalog", help="Parquet catalog or HATS catalog directory with the model's bands")
     p.add_argument("--model", required=True, help="model directory written by `sedscape train`")
     p.add_argument("--out", required=True, help="scored Parquet file to write")
     p.add_argument("--threshold", type=float, default=0.05, help="anomaly threshold in magnitudes (default 0.05)")
@@ -44,10 +44,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--only-with-epochs", action="store_true",
                    help="mm-vae: score only the stars that have detections; the others keep NaN multi-modal columns")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    from core.cli._hats import add_cluster_options
+
+    add_cluster_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.partitioned import is_hats
+
+    if is_hats(args.catalog):  # a HATS catalog: partition by partition on Dask, into a HATS catalog
+        from pathlib import Path
+
+        from core.cli._hats import run_partitioned
+
+        return run_partitioned(args, Path(args.out))
     from core.catalog import write_parquet
     from core.scored_models import model_key, scored_models
     from core.scoring import TrainedModel, score_catalog

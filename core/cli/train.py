@@ -54,8 +54,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=None,
                    help=f"Adam learning rate (default {d.learning_rate} for lstm-ae; mm-vae {v.learning_rate}, the seed's)")
     p.add_argument("--limit", type=int, default=None, help="train on the first N rows only (quick trials)")
+    p.add_argument("--sample", type=int, default=None, metavar="N",
+                   help="HATS catalogs: train on N rows drawn stratified by partition (default: all rows up "
+                        "to 2,000,000); recorded in the model card")
     p.add_argument("--overwrite", action="store_true", help="replace an existing model directory")
     p.set_defaults(func=run)
+
+
+DEFAULT_HATS_SAMPLE = 2_000_000  # the paper trained on 3.1M stars; a sample this size is statistically the same
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,7 +84,15 @@ def run(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise ConfigError(f"--limit must be at least 1 row, got {args.limit}")
     output_dir(args.out, overwrite=args.overwrite)
-    df = read_catalog_parquet(args.catalog, "train")
+    from core.partitioned import is_hats, stratified_sample
+
+    sample = None
+    if is_hats(args.catalog):
+        df, sample = stratified_sample(args.catalog, args.sample or DEFAULT_HATS_SAMPLE, seed=args.seed)
+        print(f"drew {sample['n_sample']:,} of {sample['n_catalog']:,} stars from {sample['partitions']} "
+              "partitions (stratified by sky region)")
+    else:
+        df = read_catalog_parquet(args.catalog, "train")
     bands = band_set_of(df)
     if args.limit:
         attrs = df.attrs
@@ -107,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
         progress=tty,
         source=args.catalog,
         on_run=on_run,
+        sample_info=sample,
     )
     print()
     print(result.format_summary())

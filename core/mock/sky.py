@@ -303,6 +303,23 @@ def build_precut(cfg: MockConfig) -> pd.DataFrame:
     n_main = max(int(round(n_pre - rare - sum(map(len, cl_batches)) - sum(map(len, xgal)))), 0)
     batch = _concat(_field_batches(rng_field, cfg, scale, n_main) + cl_batches + xgal)
     del cl_batches, xgal
+    dust_map = galaxy.make_dust_map(cfg.dust_seed, cfg.annulus)
+    return observe_batch(batch, cfg, dust_map, rng_obs, rng_lab, rng_misc)
+
+
+def observe_batch(
+    batch: _Batch,
+    cfg: MockConfig,
+    dust_map: galaxy.DustMap,
+    rng_obs: np.random.Generator,
+    rng_lab: np.random.Generator,
+    rng_misc: np.random.Generator,
+) -> pd.DataFrame:
+    """Redden, observe like PS1, add artefacts, Gaia parallaxes and SIMBAD-like labels: the pre-cut rows.
+
+    Every step is row by row, so a sky drawn in pieces (:mod:`core.mock.stream`) is observed piece by
+    piece with the same result in distribution.
+    """
     n = len(batch)
     log.info("drew %d objects before observation", n)
 
@@ -310,7 +327,7 @@ def build_precut(cfg: MockConfig) -> pd.DataFrame:
     dist_mod = np.where(extragalactic, 0.0, 5 * np.log10(np.where(extragalactic, 10.0, batch.dist)) - 5)
     intrinsic = batch.abs_mags + dist_mod[:, None]  # apparent, unreddened, noise-free
     batch.abs_mags = None
-    ebv_map = galaxy.make_dust_map(cfg.dust_seed, cfg.annulus)(batch.l_deg, batch.b_deg)
+    ebv_map = dust_map(batch.l_deg, batch.b_deg)
     if cfg.dust_scale_height_pc > 0:
         z = np.where(extragalactic, np.inf, batch.dist * np.sin(np.radians(batch.b_deg)))
         ebv_star = ebv_map * (1 - np.exp(-z / cfg.dust_scale_height_pc))
