@@ -148,6 +148,16 @@ _LAZY: dict[str, str] = {
     "export_catalog_selection": "core.export",
     "read_export": "core.export",
     "SampLink": "core.samp",
+    # the data-driven stellar model (seed 002)
+    "train_stellar_model": "core.stellar.training",
+    "infer_parameters": "core.stellar.inference",
+    "load_stellar_model": "core.stellar.inference",
+    "best_fit_sed": "core.stellar.inference",
+    "stellar_sed": "core.stellar.inference",
+    "stellar_output_columns": "core.stellar.inference",
+    "attach_labels": "core.stellar.labels",
+    "latent_predictability": "core.stellar.evaluation",
+    "write_stellar_report": "core.stellar.report",
     # archives
     "fetch_ps1": "core.archives",
     "crossmatch_gaia": "core.archives",

@@ -17,7 +17,7 @@ from core.errors import SedscapeError
 
 VERBS = (
     "mock", "ingest", "train", "score", "impute", "classify", "report", "fetch", "crossmatch", "prepare",
-    "labels", "export", "samp",
+    "labels", "export", "samp", "stellar_model",
 )
 
 log = logging.getLogger("sedscape")

@@ -60,23 +60,27 @@ def add_fluxes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 # --- metallicity ---------------------------------------------------------------------------------
 
 
-def draw_feh(rng: np.random.Generator, component: str, z_pc: np.ndarray) -> np.ndarray:
-    """[Fe/H] per star from its component.
+def feh_mean_sigma(component: str, z_pc: np.ndarray) -> tuple[np.ndarray, float]:
+    """Mean and spread of [Fe/H] in ``component`` at height ``z_pc`` (before clipping to [-3, 0.5]).
 
     Halo: N(-1.46, 0.30) (Ivezic et al. 2008). Thick disk: the SDSS disk relation
     -0.78 + 0.35 exp(-|Z| / 1 kpc) with sigma 0.2 (Ivezic et al. 2008; coefficients as in Bond et al.
     2010). Thin disk: N(-0.15, 0.2), a solar-neighbourhood-like choice of ours.
     """
-    n = len(z_pc)
+    z = np.asarray(z_pc, float)
     if component == "thin":
-        feh = rng.normal(-0.15, 0.20, n)
-    elif component == "thick":
-        feh = -0.78 + 0.35 * np.exp(-np.abs(z_pc) / 1000.0) + rng.normal(0, 0.20, n)
-    elif component == "halo":
-        feh = rng.normal(-1.46, 0.30, n)
-    else:
-        raise ValueError(f"no metallicity distribution for component {component!r}")
-    return np.clip(feh, -3.0, 0.5)
+        return np.full(z.shape, -0.15), 0.20
+    if component == "thick":
+        return -0.78 + 0.35 * np.exp(-np.abs(z) / 1000.0), 0.20
+    if component == "halo":
+        return np.full(z.shape, -1.46), 0.30
+    raise ValueError(f"no metallicity distribution for component {component!r}")
+
+
+def draw_feh(rng: np.random.Generator, component: str, z_pc: np.ndarray) -> np.ndarray:
+    """[Fe/H] per star from its component (:func:`feh_mean_sigma`)."""
+    mean, sigma = feh_mean_sigma(component, z_pc)
+    return np.clip(mean + rng.normal(0, sigma, len(z_pc)), -3.0, 0.5)
 
 
 # --- main sequence and giants --------------------------------------------------------------------

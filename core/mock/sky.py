@@ -10,7 +10,8 @@ system, both components for unresolved pairs), ``true_feh``, ``true_dist_pc``, `
 reddening actually applied: stars within a few dust scale heights see less than the map's ``ebv``),
 ``true_g..true_y`` (noise-free, unreddened apparent magnitudes), ``true_artefact_band`` and
 ``true_artefact_offset``; ``true_var_class``, ``true_period``, ``true_var_amp`` and ``true_drw_tau``
-(variability, :mod:`core.mock.variables`). ``true_anomaly`` marks :data:`ANOMALOUS_CLASSES`: objects whose SED no
+(variability, :mod:`core.mock.variables`); ``true_teff`` and ``true_logg`` (:mod:`core.mock.spectro`, which
+also adds LAMOST-like ``teff, logg, feh`` labels and errors for a bright few per cent). ``true_anomaly`` marks :data:`ANOMALOUS_CLASSES`: objects whose SED no
 single star has (WD+M pairs, quasars, compact galaxies) or whose photometry is spoiled (artefacts).
 White dwarfs, hot subdwarfs, BHB stars, blue stragglers and RR Lyrae stars are rare but lie on their
 own smooth sequences, so they are not marked; an anomaly detector may still flag some of them.
@@ -31,7 +32,7 @@ from core.bands import PS1
 from core.catalog import bandset_to_meta
 from core.errors import ConfigError
 from core.mock import clusters as clusters_mod
-from core.mock import galaxy, labels, photometry, variables
+from core.mock import galaxy, labels, photometry, spectro, variables
 from core.mock import populations as pops
 from core.mock.photometry import PhotometryConfig
 
@@ -401,7 +402,8 @@ def observe_batch(
     # Variability truth (core.mock.variables); its own random stream leaves every other column as it was.
     rng_var = np.random.default_rng(np.random.SeedSequence([cfg.seed, 14]))
     cols.update(variables.assign_variability(rng_var, cls, cols["true_mr"], cols["true_i"]))
-    return pd.DataFrame(cols)
+    # true_teff, true_logg and LAMOST-like teff/logg/feh labels (their own random stream).
+    return spectro.add_spectroscopy(pd.DataFrame(cols), cfg.seed, calibrated=cfg.calibrate_colours)
 
 
 @contextmanager
