@@ -471,16 +471,17 @@ class Dashboard(Viewer):
         # Only the tab on screen is rendered, so cutouts are fetched once their tab is opened. The summary
         # and table stay outside the tabs: they change with every selection, and a pane updated while its
         # tab is hidden comes back with stylesheets pointing at Panel's CDN (Panel 1.9).
-        tabs = pn.Tabs(
+        pages = [
             ("SEDs", SedPanel(state=st)),
             ("Latent probe", LatentProbe(state=st)),
             ("Cutouts", Cutouts(state=st)),
             ("Light curves", self.lightcurves),
             ("Anomaly review", ReviewPanel(state=st)),
             ("Find more like these", FindMorePanel(state=st)),
-            dynamic=True,
-        )
-        self.lightcurves.follow_tab(tabs, len(tabs) - 1)  # it reads epochs only while its tab is open
+        ]
+        tabs = pn.Tabs(*pages, dynamic=True)
+        # It reads epochs only while its tab is open.
+        self.lightcurves.follow_tab(tabs, [name for name, _ in pages].index("Light curves"))
         self._layout = pn.Column(
             pn.pane.Markdown(f"## sedscape: {header_text(st)}", css_classes=["sedscape-header"]),
             pn.Row(

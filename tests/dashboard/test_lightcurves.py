@@ -125,3 +125,16 @@ def test_variability_colour_bys(multi_sky, sky: SkyData):
     state.colour_by = "period (light curve, d)"
     assert state.colour.log
     assert "period (light curve, d)" not in AppState(sky).param.colour_by.objects
+
+
+def test_the_dashboards_panel_works_only_while_its_own_tab_is_shown(multi_sky):
+    import panel as pn
+
+    from dashboard.views import Dashboard
+
+    page = Dashboard(state=AppState(multi_sky))
+    tabs = page.__panel__()[-1]
+    assert isinstance(tabs, pn.Tabs) and "Light curves" in tabs._names and len(tabs) > 4
+    for k, name in enumerate(tabs._names):
+        tabs.active = k
+        assert page.lightcurves.active == (name == "Light curves"), name

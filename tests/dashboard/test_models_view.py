@@ -146,3 +146,22 @@ def test_a_single_model_catalog_offers_no_switch(sky):
     assert models_view.model_controls(state) == []
     state.select_anomalies()
     assert "column" not in state.geometry  # old geometries, unchanged
+
+
+def test_the_review_ranking_and_the_fingerprint_space_follow_the_model_shown(state, full, tmp_path):
+    from core import FINGERPRINT, LabelStore, RankingConfig
+    from core.ranking import candidate_rows
+    from dashboard import findmore, review
+
+    store, config = LabelStore(tmp_path / "labels.sqlite"), RankingConfig(n_top=10)  # the default top 30,000: every star
+    loops, spaces = {}, {}
+    for key, prefix in (("pca", ""), (SECOND, f"{SECOND}__")):
+        state.model = key
+        loops[key] = review.shared_loop(state.sky, store, 0.1, config)
+        assert review.shared_loop(state.sky, store, 0.1, config) is loops[key]  # shared by the sessions
+        rows = candidate_rows(full[f"{prefix}max_abs_res"].to_numpy(), 0.1, config)
+        assert set(loops[key].result(timeout=120).ranker.obj_ids.tolist()) == set(full["obj_id"].iloc[rows].tolist())
+        spaces[key] = findmore.shared_space(state.sky, FINGERPRINT).result(timeout=120)[0]
+    assert loops["pca"] is not loops[SECOND] and spaces["pca"] is not spaces[SECOND]
+    assert set(loops["pca"].result().ranker.obj_ids) != set(loops[SECOND].result().ranker.obj_ids)
+    assert not np.allclose(spaces["pca"].values, spaces[SECOND].values)  # each model's residuals
