@@ -51,6 +51,8 @@ NO_CATEGORY = "(none)"
 # The stellar model's columns the page reads (colour-by, table, SED overlay, preset); errors go to exports only.
 STELLAR_PAGE_COLUMNS = ("stellar_teff", "stellar_logg", "stellar_feh", "stellar_ebv", "stellar_dm", "stellar_dist_pc",
                         "stellar_chi2")  # fmt: skip
+# Light-curve and multi-modal columns the variability colour-bys and the light-curve panel read.
+VARIABILITY_COLUMNS = ("lc_period", "lc_amplitude", "mm_score", "mm_anomaly", "true_var_class", "true_period")
 
 
 @dataclass(eq=False)
@@ -183,20 +185,26 @@ class SkyData:
         model = self.stellar_model
         if model is None or rows.empty:
             return out
-        obs = [f"{b}_obs" for b in self.bands.names if f"{b}_obs" in self.export_columns]
-        if obs:  # the observed magnitudes that dereddening is undone with: read for these rows only
-            rows = rows.join(self.export_only_rows(obs, rows.index))
+        observed = self.observed_magnitudes
+        if len(observed.columns):  # the observed magnitudes that dereddening is undone with
+            rows = rows.join(observed.loc[rows.index])
         sed = stellar_sed(rows, model, as_catalog=True)
         for k, band in enumerate(self.bands.names):
             if band in model.bands:
                 out[:, k] = sed[:, list(model.bands).index(band)]
         return out
 
-    def export_only_rows(self, columns: list[str], index: pd.Index) -> pd.DataFrame:
-        """Export-only ``columns`` for the rows ``index`` (waits for the background read of those columns)."""
-        self.start_export_load()
-        rest = self._export_future.result()
-        return rest.loc[index, columns] if len(rest.columns) else pd.DataFrame(index=index)
+    @cached_property
+    def observed_magnitudes(self) -> pd.DataFrame:
+        """The catalog's ``<band>_obs`` columns that the page did not read (float32; read once, on first use:
+        a dereddened catalog's best-fit SEDs need them, and only them of the export-only columns)."""
+        obs = [f"{b}_obs" for b in self.bands.names if f"{b}_obs" in self.export_columns]
+        if not obs:
+            return pd.DataFrame(index=self.df.index)
+        t0 = time.perf_counter()
+        out = read_parquet(self.catalog_path, columns=obs).reset_index(drop=True).astype(np.float32)
+        log.info("read %s in %.1f s", ", ".join(obs), time.perf_counter() - t0)
+        return out
 
     def model_known_missing(self) -> bool:
         """True when it is already known, without waiting, that there is no usable decoder."""
@@ -344,6 +352,7 @@ def page_columns(columns: Sequence[str], bands: BandSet) -> list[str]:
     wanted = {"obj_id", "ra", "dec", *b, *(f"{x}_err" for x in b), *scored_columns(bands),
               "simbad_otype", "simbad_category", "true_class", "parallax", "parallax_error", "abs_g", "dist_kpc",
               *STELLAR_PAGE_COLUMNS}  # fmt: skip
+    wanted.update(VARIABILITY_COLUMNS)
     return [c for c in columns if c in wanted]
 
 

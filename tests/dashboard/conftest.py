@@ -34,3 +34,8 @@ def stellar_paths(tmp_path_factory):
 def stellar_sky(stellar_paths):
     catalog, model = stellar_paths
     return load_sky(Sources(catalog, model, "args"))
+
+
+@pytest.fixture(scope="session")
+def multi_sky(multi_paths):
+    return load_sky(Sources(multi_paths["catalog"], multi_paths["first"], "args"))
