@@ -28,3 +28,10 @@ def test_poorly_fit_errors_name_the_field_or_the_missing_column():
         check_geometry({**base, "chi2_threshold": "high"})
     with pytest.raises(ConfigError, match="stellar-model infer"):
         selection_mask(_catalog().drop(columns="stellar_chi2"), {**base, "chi2_threshold": 25.0}, PS1)
+
+
+def test_poorly_fit_uses_another_models_residuals_when_named():
+    df = _catalog().assign(masked_ae__max_abs_res=[0.3, 0.01, 0.01, 0.3, 0.3, 0.3])
+    geometry = {"kind": "preset", "preset": "poorly_fit", "chi2_threshold": STELLAR_CHI2_THRESHOLD, "threshold": 0.05,
+                "column": "masked_ae__max_abs_res"}  # fmt: skip
+    assert selection_mask(df, geometry, PS1).tolist() == [True, False, False, False, True, False]
