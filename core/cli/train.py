@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("catalog", help="Parquet catalog in the sedscape contract (complete photometry)")
     p.add_argument("--out", required=True, help="model directory to create")
-    p.add_argument("--model", default="lstm-ae", help="lstm-ae (default), dense-ae or pca")
+    p.add_argument("--model", default="lstm-ae", help="lstm-ae (the paper's, default), lstm-ae-2d (decoder sees only the 2-D latent), dense-ae or pca")
     p.add_argument("--runs", type=int, default=5, help="number of runs (default 5)")
     p.add_argument("--seed", type=int, default=41, help="base seed: run r uses seed + r - 1 (default 41)")
     p.add_argument("--max-epochs", type=int, default=d.max_epochs)
