@@ -24,7 +24,7 @@ from holoviews.operation.datashader import rasterize
 from core.bands import PS1
 from core.catalog import bandset_to_meta, write_parquet
 from dashboard import plots
-from dashboard.data import SkyData
+from dashboard.sky import SkyData
 from dashboard.state import AppState
 from dashboard.views import TABLE_MAX
 

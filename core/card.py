@@ -54,28 +54,144 @@ class RunRecord:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which model a card describes: registry name, class path, architecture text and band count."""
+
+    name: str
+    cls: str
+    architecture: str
+    n_bands: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "class": self.cls, "architecture": self.architecture, "n_bands": self.n_bands}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelInfo:
+        return cls(str(d["name"]), str(d.get("class", "")), str(d.get("architecture", "")), int(d["n_bands"]))
+
+
+@dataclass(frozen=True)
+class CatalogInfo:
+    """The training catalog's fingerprint (:func:`catalog_fingerprint`): same sha256, same rows in the same order."""
+
+    sha256: str
+    n_rows: int
+    source: str | None = None
+    funnel: list[dict[str, Any]] | None = None
+    bands: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CatalogInfo:
+        return cls(str(d["sha256"]), int(d["n_rows"]), d.get("source"), d.get("funnel"), list(d.get("bands", [])))
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Run-to-run agreement: mean share of each star's ``k`` nearest latent neighbours that two runs have in common."""
+
+    k: int = 10
+    n_stars: int = 0
+    sample_seed: int | None = None
+    pairs: list[dict[str, Any]] = field(default_factory=list)
+    mean: float | None = None
+    min: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> Agreement:
+        d = d or {}
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**known)
+
+
 @dataclass
 class ModelCard:
-    """A trained model directory's description; ``to_dict`` is what ``model_card.json`` holds."""
+    """A trained model directory's description; ``to_dict`` is what ``model_card.json`` holds.
 
-    model: dict[str, Any]
+    :func:`read_card` returns one, so callers use typed attributes (``card.model.name``,
+    ``card.run(2).split_seed``, ``card.bandset``) rather than dictionary look-ups.
+    """
+
+    model: ModelInfo
     bands: dict[str, Any]
     config: dict[str, Any]
-    catalog: dict[str, Any]
+    catalog: CatalogInfo
     runs: list[RunRecord]
     chosen_run: int
     rotations: dict[str, dict[str, Any]]
-    agreement: dict[str, Any] = field(default_factory=dict)
+    agreement: Agreement = field(default_factory=Agreement)
     split: dict[str, Any] = field(default_factory=dict)
     packages: dict[str, str] = field(default_factory=dict)
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     scaling: str = SCALING
     chosen_by: str = "lowest validation loss (the paper's footnote 9)"
+    card_version: int = CARD_VERSION
+
+    @property
+    def bandset(self) -> BandSet:
+        return _bandset_from_meta(self.bands)
+
+    @property
+    def chosen(self) -> RunRecord:
+        return self.run(self.chosen_run)
+
+    def run(self, number: int) -> RunRecord:
+        """The record of run ``number`` (1-based); unknown runs list the known ones."""
+        for record in self.runs:
+            if record.run == number:
+                return record
+        raise ModelError(f"model card has no run {number}; runs available: {[r.run for r in self.runs]}")
+
+    def rotation(self, run: int) -> Rotation:
+        try:
+            return Rotation.from_dict(self.rotations[str(run)])
+        except KeyError:
+            raise ModelError(f"model card has no latent rotation for run {run}") from None
 
     def to_dict(self) -> dict[str, Any]:
-        d = {"card_version": CARD_VERSION, **asdict(self)}
-        d["runs"] = [r.to_dict() for r in self.runs]
+        d = {"card_version": self.card_version}
+        for name in self.__dataclass_fields__:
+            if name == "card_version":
+                continue
+            value = getattr(self, name)
+            if name == "runs":
+                value = [r.to_dict() for r in value]
+            elif hasattr(value, "to_dict"):
+                value = value.to_dict()
+            d[name] = value
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str = "model card") -> ModelCard:
+        """Rebuild a card from its JSON form; a missing or malformed entry raises :class:`ModelError` naming it."""
+        missing = [k for k in REQUIRED_KEYS if k not in d]
+        if missing:
+            raise ModelError(f"{source}: model card lacks {', '.join(missing)}")
+        try:
+            return cls(
+                model=ModelInfo.from_dict(d["model"]),
+                bands=d["bands"],
+                config=dict(d.get("config", {})),
+                catalog=CatalogInfo.from_dict(d.get("catalog") or {"sha256": "", "n_rows": 0}),
+                runs=[RunRecord(**r) for r in d["runs"]],
+                chosen_run=int(d["chosen_run"]),
+                rotations=dict(d["rotations"]),
+                agreement=Agreement.from_dict(d.get("agreement")),
+                split=dict(d.get("split", {})),
+                packages=dict(d.get("packages", {})),
+                created=str(d.get("created", "")),
+                scaling=str(d["scaling"]),
+                chosen_by=str(d.get("chosen_by", "")),
+                card_version=int(d["card_version"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{source}: malformed model card ({exc.__class__.__name__}: {exc})") from exc
 
     def write(self, directory: str | Path) -> Path:
         path = Path(directory) / CARD_NAME
@@ -92,7 +208,7 @@ def choose_run(runs: list[RunRecord]) -> int:
     return min(runs, key=lambda r: (r.val_loss, r.run)).run
 
 
-def read_card(model_dir: str | Path) -> dict[str, Any]:
+def read_card(model_dir: str | Path) -> ModelCard:
     """Read and check ``MODEL_DIR/model_card.json``; a missing or malformed card raises :class:`ModelError`."""
     path = Path(model_dir) / CARD_NAME
     if not path.exists():
@@ -100,13 +216,12 @@ def read_card(model_dir: str | Path) -> dict[str, Any]:
             f"{model_dir}: not a sedscape model directory (no {CARD_NAME}); train one with `sedscape train`"
         )
     try:
-        card = json.loads(path.read_text())
+        raw = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise ModelError(f"{path}: cannot read the model card ({exc})") from exc
-    missing = [k for k in REQUIRED_KEYS if k not in card]
-    if missing:
-        raise ModelError(f"{path}: model card lacks {', '.join(missing)}")
-    return card
+    if not isinstance(raw, dict):
+        raise ModelError(f"{path}: the model card is not a JSON object")
+    return ModelCard.from_dict(raw, source=str(path))
 
 
 def card_sha256(model_dir: str | Path) -> str:
@@ -114,30 +229,13 @@ def card_sha256(model_dir: str | Path) -> str:
     return hashlib.sha256((Path(model_dir) / CARD_NAME).read_bytes()).hexdigest()
 
 
-def card_bands(card: dict[str, Any]) -> BandSet:
-    return _bandset_from_meta(card["bands"])
-
-
-def card_rotation(card: dict[str, Any], run: int) -> Rotation:
-    try:
-        return Rotation.from_dict(card["rotations"][str(run)])
-    except KeyError:
-        raise ModelError(f"model card has no latent rotation for run {run}") from None
-
-
-def catalog_fingerprint(df: pd.DataFrame, bands: BandSet, source: str | None = None) -> dict[str, Any]:
+def catalog_fingerprint(df: pd.DataFrame, bands: BandSet, source: str | None = None) -> CatalogInfo:
     """sha256 over ``obj_id`` and the magnitude columns (row order matters: it fixes the splits)."""
     h = hashlib.sha256()
     h.update(np.ascontiguousarray(df["obj_id"].to_numpy(dtype=np.int64)).tobytes())
     h.update(np.ascontiguousarray(df[list(bands.names)].to_numpy(dtype=np.float64)).tobytes())
-    meta = df.attrs.get("sedscape", {})
-    return {
-        "sha256": h.hexdigest(),
-        "n_rows": int(len(df)),
-        "source": str(source) if source else None,
-        "funnel": meta.get("funnel"),
-        "bands": list(bands.names),
-    }
+    funnel = df.attrs.get("sedscape", {}).get("funnel")
+    return CatalogInfo(h.hexdigest(), int(len(df)), str(source) if source else None, funnel, list(bands.names))
 
 
 def package_versions() -> dict[str, str]:
@@ -152,7 +250,7 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def model_description(model: Any) -> dict[str, Any]:
+def model_description(model: Any) -> ModelInfo:
     """Name, class and architecture text of a model (``model.architecture`` if it offers one)."""
     arch = getattr(model, "architecture", None)
     if callable(arch):
@@ -160,12 +258,7 @@ def model_description(model: Any) -> dict[str, Any]:
     if arch is None:
         doc = (type(model).__doc__ or "").strip().splitlines()
         arch = doc[0] if doc else type(model).__name__
-    return {
-        "name": model.name,
-        "class": f"{type(model).__module__}.{type(model).__qualname__}",
-        "architecture": arch,
-        "n_bands": model.n_bands,
-    }
+    return ModelInfo(model.name, f"{type(model).__module__}.{type(model).__qualname__}", str(arch), model.n_bands)
 
 
 def bands_meta(bands: BandSet) -> dict[str, Any]:

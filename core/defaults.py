@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from core import paths
+from core.card import CARD_NAME
 from core.catalog import read_metadata, write_parquet
 from core.errors import SedscapeError
 
@@ -44,7 +45,7 @@ def ensure_default_scored(
     from core.scoring import TrainedModel, score_catalog
 
     model_dir = Path(model_dir or paths.default_model_dir())
-    if not (model_dir / "model_card.json").exists():
+    if not (model_dir / CARD_NAME).exists():
         raise SedscapeError(
             f"no trained model in {model_dir}; train one with "
             "`sedscape train data/generated/mock_sky.parquet --out data/models/default`"

@@ -23,7 +23,7 @@ import pandas as pd
 
 from core import figures
 from core.bands import BandSet
-from core.card import CARD_NAME, card_bands, catalog_fingerprint, read_card
+from core.card import CARD_NAME, ModelCard, catalog_fingerprint, read_card
 from core.errors import ConfigError, OutputExistsError
 from core.models.base import TrainConfig, build_model, scale, unscale
 from core.scoring import DEFAULT_THRESHOLD, check_bands
@@ -46,18 +46,18 @@ THRESHOLDS = (0.01, 0.025, 0.05, 0.1)
 REPORT_FILES = ("report.md", "report.json")
 
 
-def table1(card: dict[str, Any]) -> pd.DataFrame:
+def table1(card: ModelCard) -> pd.DataFrame:
     """Train loss at the best epoch, best validation loss and test loss per run (the paper's Table 1)."""
     rows = [
         {
-            "run": r["run"],
-            "train_loss": r["train_loss"],
-            "val_loss": r["val_loss"],
-            "test_loss": r["test_loss"],
-            "epochs": r["epochs"],
-            "chosen": r["run"] == card["chosen_run"],
+            "run": r.run,
+            "train_loss": r.train_loss,
+            "val_loss": r.val_loss,
+            "test_loss": r.test_loss,
+            "epochs": r.epochs,
+            "chosen": r.run == card.chosen_run,
         }
-        for r in card["runs"]
+        for r in card.runs
     ]
     return pd.DataFrame(rows)
 
@@ -163,40 +163,40 @@ def compare_models(
 
     model_dir = Path(model_dir)
     card = read_card(model_dir)
-    bands = card_bands(card)
+    bands = card.bandset
     check_bands(df, bands)
-    chosen = next(r for r in card["runs"] if r["run"] == card["chosen_run"])
-    same = catalog_fingerprint(df, bands)["sha256"] == card["catalog"].get("sha256")
-    notes: dict[str, Any] = {"split_seed": chosen["split_seed"], "same_catalog_as_training": same}
+    chosen = card.chosen
+    same = catalog_fingerprint(df, bands).sha256 == card.catalog.sha256
+    notes: dict[str, Any] = {"split_seed": chosen.split_seed, "same_catalog_as_training": same}
     if not same:
         notes["warning"] = (
             "the scored catalog is not the model's training catalog (fingerprints differ); the split is "
             "recomputed on it, so the LSTM-AE's 'test' stars may include stars it was trained on"
         )
     x = scale(df[list(bands.names)].to_numpy(np.float64))
-    tr, va, te = split_indices(len(x), chosen["split_seed"])
+    tr, va, te = split_indices(len(x), chosen.split_seed)
     lstm = TrainedModel.load(model_dir)
-    rows = [{"model": card["model"]["name"], "source": f"{model_dir} run {lstm.run}", "epochs": chosen["epochs"],
+    rows = [{"model": card.model.name, "source": f"{model_dir} run {lstm.run}", "epochs": chosen.epochs,
              "test_loss": lstm.model.evaluate(x[te]), "all_within_0.05": _within(x[te], lstm.model.reconstruct(x[te]))}]
-    curves: dict[str, list[dict]] = {card["model"]["name"]: _histories(model_dir, card)}
-    base_cfg = {k: card["config"][k] for k in ("patience", "batch_size", "learning_rate") if k in card["config"]}
+    curves: dict[str, list[dict]] = {card.model.name: _histories(model_dir, card)}
+    base_cfg = {k: card.config[k] for k in ("patience", "batch_size", "learning_rate") if k in card.config}
     baseline_name = None
     if baseline_model is not None:
         bcard = read_card(baseline_model)
-        baseline_name = bcard["model"]["name"]
-        pick = next((r for r in bcard["runs"] if r["split_seed"] == chosen["split_seed"]), None)
-        bm = TrainedModel.load(baseline_model, run=pick["run"] if pick else None)
+        baseline_name = bcard.model.name
+        pick = next((r for r in bcard.runs if r.split_seed == chosen.split_seed), None)
+        bm = TrainedModel.load(baseline_model, run=pick.run if pick else None)
         if pick is None:
             notes[f"{baseline_name}_warning"] = "baseline model has no run on the same split; used its chosen run"
         rows.append({"model": baseline_name, "source": f"{baseline_model} run {bm.run}",
-                     "epochs": next(r["epochs"] for r in bcard["runs"] if r["run"] == bm.run),
+                     "epochs": bcard.run(bm.run).epochs,
                      "test_loss": bm.model.evaluate(x[te]), "all_within_0.05": _within(x[te], bm.model.reconstruct(x[te]))})
         curves[baseline_name] = _histories(Path(baseline_model), bcard)
     for name in names:
-        if name == baseline_name or name == card["model"]["name"]:
+        if name == baseline_name or name == card.model.name:
             continue
-        cfg = TrainConfig(max_epochs=epochs, seed=chosen["model_seed"], **base_cfg)
-        ae = build_model(name, len(bands), seed=chosen["model_seed"])
+        cfg = TrainConfig(max_epochs=epochs, seed=chosen.model_seed, **base_cfg)
+        ae = build_model(name, len(bands), seed=chosen.model_seed)
         log.info("training %s baseline (%d epochs max) on the chosen run's split", name, epochs)
         hist = ae.fit(x[tr], x[va], cfg, progress=progress)
         rows.append({"model": name, "source": f"trained in report on this split (max {epochs} epochs)", "epochs": hist.epochs,
@@ -206,10 +206,10 @@ def compare_models(
     return pd.DataFrame(rows), curves, notes
 
 
-def _histories(model_dir: Path, card: dict[str, Any]) -> list[dict]:
+def _histories(model_dir: Path, card: ModelCard) -> list[dict]:
     out = []
-    for r in card["runs"]:
-        path = model_dir / r.get("directory", f"run_{r['run']}") / "history.json"
+    for r in card.runs:
+        path = model_dir / r.directory / "history.json"
         if path.exists():
             out.append(json.loads(path.read_text()))
     return out
@@ -250,7 +250,7 @@ def write_report(
         raise OutputExistsError(f"{out_dir} already holds a report; pass --overwrite to replace it")
     model_dir = Path(model_dir)
     card = read_card(model_dir)
-    bands = card_bands(card)
+    bands = card.bandset
     check_bands(scored, bands, what="scored catalog")
     missing = [c for c in (f"{b}_res" for b in bands.names) if c not in scored.columns]
     if missing:
@@ -270,7 +270,7 @@ def write_report(
             scored, model_dir, list(compare), epochs=compare_epochs, baseline_model=baseline_model, progress=progress
         )
     else:
-        curves = {card["model"]["name"]: _histories(model_dir, card)}
+        curves = {card.model.name: _histories(model_dir, card)}
 
     figs: dict[str, str] = {}
     if any(h.get("loss") for hs in curves.values() for h in hs):
@@ -285,12 +285,12 @@ def write_report(
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "model_dir": str(model_dir),
         "model_card": str(model_dir / CARD_NAME),
-        "model": card["model"],
+        "model": card.model.to_dict(),
         "scoring": scoring,
         "n_stars": int(len(scored)),
         "table1": t1.to_dict(orient="records"),
-        "chosen_run": card["chosen_run"],
-        "agreement": card.get("agreement"),
+        "chosen_run": card.chosen_run,
+        "agreement": card.agreement.to_dict(),
         "table2_percent_within": t2.to_dict(orient="records"),
         "anomalies": anomalies,
         "truth": truth,

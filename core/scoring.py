@@ -11,13 +11,12 @@ import json
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from core.bands import BandSet
-from core.card import CARD_NAME, card_bands, card_rotation, card_sha256, read_card
+from core.card import CARD_NAME, ModelCard, card_sha256, read_card
 from core.catalog import band_set_of, bandset_to_meta, read_parquet
 from core.errors import BandMismatchError, CatalogError, ModelError
 from core.latent import Rotation
@@ -28,7 +27,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_THRESHOLD",
-    "SCORED_COLUMNS",
+    "scored_columns",
     "TrainedModel",
     "flag_anomalies",
     "load_scored",
@@ -38,7 +37,7 @@ __all__ = [
 DEFAULT_THRESHOLD = 0.05
 
 
-def SCORED_COLUMNS(bands: BandSet) -> list[str]:  # noqa: N802 (name fixed by the dashboard contract)
+def scored_columns(bands: BandSet) -> list[str]:
     """The columns :func:`score_catalog` adds, in order."""
     return [
         "latent_x",
@@ -60,7 +59,7 @@ class TrainedModel:
         model: Autoencoder,
         bands: BandSet,
         rotation: Rotation,
-        card: dict[str, Any],
+        card: ModelCard | None,
         run: int,
         model_dir: Path | None = None,
         threshold: float = DEFAULT_THRESHOLD,
@@ -82,21 +81,21 @@ class TrainedModel:
         """Load ``model_dir``'s chosen run (or ``run``); errors name the directory and what is missing."""
         model_dir = Path(model_dir)
         card = read_card(model_dir)
-        known = [r["run"] for r in card["runs"]]
-        run = int(card["chosen_run"]) if run is None else int(run)
-        if run not in known:
-            raise ModelError(f"{model_dir}: no run {run}; runs available: {known}")
-        entry = next(r for r in card["runs"] if r["run"] == run)
-        run_dir = model_dir / entry.get("directory", f"run_{run}")
+        run = card.chosen_run if run is None else int(run)
+        try:
+            entry = card.run(run)
+        except ModelError as exc:
+            raise ModelError(f"{model_dir}: {exc}") from None
+        run_dir = model_dir / entry.directory
         if not run_dir.is_dir():
             raise ModelError(f"{model_dir}: the card lists run {run} but {run_dir} is missing")
         try:
-            model = model_class(card["model"]["name"]).load(run_dir)
+            model = model_class(card.model.name).load(run_dir)
         except ModelError:
             raise
         except Exception as exc:
-            raise ModelError(f"{run_dir}: cannot load {card['model']['name']} weights ({exc})") from exc
-        out = cls(model, card_bands(card), card_rotation(card, run), card, run, model_dir)
+            raise ModelError(f"{run_dir}: cannot load {card.model.name} weights ({exc})") from exc
+        out = cls(model, card.bandset, card.rotation(run), card, run, model_dir)
         table = run_dir / STATE_TABLE_NAME
         if table.exists():
             with np.load(table) as npz:
@@ -105,7 +104,7 @@ class TrainedModel:
 
     @property
     def name(self) -> str:
-        return str(self.card.get("model", {}).get("name", self.model.name))
+        return self.card.model.name if self.card is not None else self.model.name
 
     @property
     def fingerprint(self) -> str:
@@ -113,7 +112,8 @@ class TrainedModel:
         if self.model_dir is not None and (self.model_dir / CARD_NAME).exists():
             digest = card_sha256(self.model_dir)
         else:
-            digest = hashlib.sha256(json.dumps(self.card, sort_keys=True, default=str).encode()).hexdigest()
+            about = self.card.to_dict() if self.card is not None else {"model": self.name}
+            digest = hashlib.sha256(json.dumps(about, sort_keys=True, default=str).encode()).hexdigest()
         return f"{digest}/run_{self.run}"
 
     def _mags(self, df_or_mags: pd.DataFrame | np.ndarray) -> np.ndarray:
@@ -206,7 +206,7 @@ def score_catalog(
     chunk_size: int = 500_000,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """A copy of ``df`` with :func:`SCORED_COLUMNS` added; metadata records the model and threshold."""
+    """A copy of ``df`` with :func:`scored_columns` added; metadata records the model and threshold."""
     if not threshold > 0:
         raise CatalogError(f"threshold must be a positive magnitude, got {threshold}")
     bands = model.bands
@@ -235,7 +235,7 @@ def score_catalog(
     with np.errstate(divide="ignore", invalid="ignore"):
         sigma = np.where(errs > 0, abs_res / errs, np.inf)
     out = df.copy()
-    already = [c for c in SCORED_COLUMNS(bands) if c in out.columns]
+    already = [c for c in scored_columns(bands) if c in out.columns]
     if already:
         log.info("replacing existing scored columns %s", already)
     out["latent_x"] = latent[:, 0].astype(np.float32)
@@ -287,7 +287,7 @@ def load_scored(path: str | Path, rows: int | None = None, columns: list[str] | 
     which must include the scored ones); raise :class:`CatalogError` if columns are missing."""
     df = read_parquet(path, columns=columns, rows=rows)
     bands = band_set_of(df)
-    missing = [c for c in SCORED_COLUMNS(bands) if c not in df.columns]
+    missing = [c for c in scored_columns(bands) if c not in df.columns]
     if missing:
         raise CatalogError(
             f"{path}: not a scored catalog (missing {', '.join(missing)} for bands {list(bands.names)}); "

@@ -24,6 +24,7 @@ import pandas as pd
 from core.bands import PS1, BandSet
 from core.card import (
     CARD_NAME,
+    Agreement,
     ModelCard,
     RunRecord,
     bands_meta,
@@ -102,10 +103,9 @@ class TrainingResult:
         text = table.to_string(index=False, float_format=lambda v: f"{v:.3e}")
         lines = [text, f"chosen run: {self.chosen_run} (lowest validation loss)"]
         if len(self.runs) > 1:
-            k = self.card.agreement.get("k", 10)
+            ag = self.card.agreement
             lines.append(
-                f"run-to-run agreement (shared {k} nearest latent neighbours): mean "
-                f"{self.card.agreement['mean']:.3f}, min {self.card.agreement['min']:.3f}"
+                f"run-to-run agreement (shared {ag.k} nearest latent neighbours): mean {ag.mean:.3f}, min {ag.min:.3f}"
             )
         if self.out_dir:
             lines.append(f"model directory: {self.out_dir}")
@@ -255,14 +255,14 @@ def train_runs(
             runs=records,
             chosen_run=choose_run(records),
             rotations={str(rec.run): rot.to_dict() for rec, rot in zip(records, rotations, strict=True)},
-            agreement={
-                "k": agreement_k,
-                "n_stars": int(len(agree_rows)),
-                "sample_seed": seed,
-                "pairs": pairs,
-                "mean": float(np.mean(off)) if off else None,
-                "min": float(np.min(off)) if off else None,
-            },
+            agreement=Agreement(
+                k=agreement_k,
+                n_stars=int(len(agree_rows)),
+                sample_seed=seed,
+                pairs=pairs,
+                mean=float(np.mean(off)) if off else None,
+                min=float(np.min(off)) if off else None,
+            ),
             split={
                 "method": "sklearn.model_selection.train_test_split twice, test_size=0.20 each "
                 "(train 80%, validation 16%, test 4%), random_state = seed + run - 1",

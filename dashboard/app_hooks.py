@@ -11,8 +11,8 @@ _ARGV = list(sys.argv[1:])
 def on_server_loaded(server_context) -> None:
     import holoviews as hv
 
-    from dashboard.data import warm_cache
     from dashboard.views import warm_limits, warm_up_page
+    from dashboard.warmup import warm_cache
 
     logger = logging.getLogger("dashboard")  # the server has configured the root logger for bokeh only
     logger.setLevel(logging.INFO)

@@ -74,7 +74,7 @@ def to_ecsv(rows: pd.DataFrame, provenance: dict[str, Any]) -> str:
 
 def write_export(rows: pd.DataFrame, provenance: dict[str, Any], path: str | Path, *, overwrite: bool = False) -> Path:
     """Write :func:`to_ecsv` to ``path``; refuses to replace an existing file unless asked."""
-    from core.errors import OutputExistsError
+    from core import OutputExistsError
 
     path = Path(path)
     if path.exists() and not overwrite:

@@ -7,10 +7,12 @@ import holoviews as hv
 import panel as pn
 from holoviews.plotting.bokeh.callbacks import RangeXYCallback
 
-from core.errors import SedscapeError
-from dashboard.data import after_first_page, resolve_sources, shared_sky
+from core import SedscapeError
+from dashboard.sky import shared_sky
+from dashboard.sources import resolve_sources
 from dashboard.state import AppState
 from dashboard.views import Dashboard, error_page
+from dashboard.warmup import after_first_page
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 hv.extension("bokeh", logo=False)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from holoviews.operation.datashader import datashade, dynspread, rasterize
 
-from core.bands import BandSet
+from core import BandSet
 
 SELECTION_COLOUR = "#ff3d00"
 PROBE_COLOUR = "#7b1fa2"

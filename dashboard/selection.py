@@ -9,14 +9,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-# The paper's radii around the globular clusters (0.15 deg) and Leo II (0.05 deg): (ra, dec, radius) in deg.
+from core import STELLAR_SYSTEMS
+
+# The field presets: each stellar system of the paper's field within the paper's radius, (ra, dec, radius) in deg.
 PRESET_FIELDS: dict[str, tuple[float, float, float]] = {
-    "M3": (205.5484, 28.3773, 0.15),
-    "M53": (198.2302, 18.1682, 0.15),
-    "NGC 5466": (211.3637, 28.5344, 0.15),
-    "NGC 5053": (199.1129, 17.7003, 0.15),
-    "NGC 4147": (182.5262, 18.5426, 0.15),
-    "Leo II": (168.3700, 22.1517, 0.05),
+    s.label: (s.ra, s.dec, s.select_radius_deg) for s in STELLAR_SYSTEMS
 }
 
 

@@ -16,14 +16,13 @@ import pandas as pd
 import param
 from panel.io import hold
 
+from core import DEFAULT_THRESHOLD
 from dashboard import export
-from dashboard.data import NO_CATEGORY, SkyData
 from dashboard.plots import ColourBy, ViewSpec, colour_options, symmetric_clim, view_specs
 from dashboard.selection import PRESET_FIELDS, box_mask, cone_mask, polygon_mask
+from dashboard.sky import NO_CATEGORY, SkyData
 
 log = logging.getLogger(__name__)
-
-DEFAULT_THRESHOLD = 0.05
 
 
 class AppState(param.Parameterized):

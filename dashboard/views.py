@@ -17,8 +17,8 @@ from bokeh.document import Document
 from panel.viewable import Viewer
 
 from dashboard import plots
-from dashboard.data import NO_CATEGORY, SkyData
 from dashboard.selection import PRESET_FIELDS
+from dashboard.sky import NO_CATEGORY, SkyData
 from dashboard.state import AppState
 
 log = logging.getLogger(__name__)
@@ -364,7 +364,7 @@ class Cutouts(Viewer):
         if rows.empty:
             return pn.pane.Markdown("Select stars to see their PS1 images.")
         try:
-            from core.archives.cutouts import fetch_cutouts
+            from core import fetch_cutouts
 
             coords = list(zip(rows["ra"].to_numpy(float), rows["dec"].to_numpy(float), strict=True))
             cutouts = fetch_cutouts(coords, size=240, filters="gri", max_workers=N_CUTOUTS)

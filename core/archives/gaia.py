@@ -18,6 +18,7 @@ import pandas as pd
 
 from core.archives.config import ArchiveConfig, archive_config
 from core.archives.tap import TapClient
+from core.astrometry import absolute_magnitude, distance_kpc
 from core.errors import CatalogError, ConfigError
 
 log = logging.getLogger(__name__)
@@ -81,14 +82,11 @@ def add_distances(df: pd.DataFrame) -> pd.DataFrame:
     """Distance (1/parallax), its error, M_g and the paper's Gaia-subset flag (adds columns in place)."""
     plx = df["parallax"].astype(float).to_numpy()
     plx_err = df["parallax_error"].astype(float).to_numpy()
-    good = np.isfinite(plx) & (plx > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dist = np.where(good, 1.0 / plx, np.nan)  # parallax in mas -> kpc
-        dist_err = np.where(good, plx_err / plx**2, np.nan)
-        abs_g = np.where(good, df["g"].astype(float).to_numpy() + 5 * np.log10(plx) - 10.0, np.nan)
+    dist, dist_err = distance_kpc(plx, plx_err)
     df["dist_kpc"] = dist
     df["dist_err_kpc"] = dist_err
-    df["abs_g"] = abs_g
+    df["abs_g"] = absolute_magnitude(df["g"].astype(float).to_numpy(), plx, plx_err)
+    good = np.isfinite(dist)
     df["gaia_subset"] = good & (dist < SUBSET_MAX_DIST_KPC) & (dist_err < SUBSET_MAX_DIST_ERR_KPC)
     return df
 

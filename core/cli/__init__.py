@@ -14,7 +14,7 @@ import sys
 
 from core.errors import SedscapeError
 
-VERBS = ("mock", "ingest", "train", "score", "report", "fetch", "crossmatch", "prepare")
+VERBS = ("mock", "ingest", "train", "score", "report", "fetch", "crossmatch", "prepare", "labels")
 
 log = logging.getLogger("sedscape")
 

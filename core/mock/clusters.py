@@ -7,11 +7,12 @@ placed on the sky with a Plummer profile whose scale is the half-light radius.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from core.bands import PS1
+from core.fields import STELLAR_SYSTEMS, StellarSystem
 from core.mock import tables
 from core.mock.populations import BHB_GR_RANGE, CLASS_CODE, RRL_GR_RANGE, main_lf
 
@@ -19,38 +20,28 @@ K_EXT = np.array([PS1.extinction_coeffs[b] for b in PS1.names])
 
 
 @dataclass(frozen=True)
-class Cluster:
-    """A stellar system: position (deg), distance (kpc), [Fe/H], half-light radius (arcmin), members
-    in the pre-cut window at paper scale, and the fraction of those on the horizontal branch."""
+class Cluster(StellarSystem):
+    """A stellar system of :data:`core.fields.STELLAR_SYSTEMS` as the mock draws it, with its members in the
+    pre-cut window at paper scale and the fraction of those on the horizontal branch."""
 
-    name: str
-    ra: float
-    dec: float
-    dist_kpc: float
-    feh: float
-    r_half_arcmin: float
-    paper_members: int
+    paper_members: int = 0
     hb_fraction: float = 0.05
-
-    @property
-    def dist_mod(self) -> float:
-        return float(5 * np.log10(self.dist_kpc * 1000.0) - 5)
 
     @property
     def fiducial(self) -> str:
         return tables.nearest_fiducial(self.feh)
 
 
-# Positions, distances, [Fe/H] and half-light radii: Harris (1996, 2010 edition); Leo II: McConnachie (2012).
 # Member counts (inside the generator's r window, at paper scale) roughly follow the clusters' luminosities.
-CLUSTERS: tuple[Cluster, ...] = (
-    Cluster("M3", 205.5484, 28.3773, 10.2, -1.50, 2.31, 6000, 0.05),
-    Cluster("M53", 198.2302, 18.1682, 17.9, -2.10, 1.31, 4500, 0.05),
-    Cluster("NGC5466", 211.3637, 28.5344, 16.0, -1.98, 2.30, 2200, 0.05),
-    Cluster("NGC5053", 199.1129, 17.7003, 17.4, -2.27, 2.61, 2000, 0.05),
-    Cluster("NGC4147", 182.5262, 18.5426, 19.3, -1.80, 0.48, 2500, 0.05),
-    Cluster("LeoII", 168.3700, 22.1517, 233.0, -1.62, 2.60, 500, 0.03),
-)
+_MEMBERS: dict[str, dict[str, float]] = {
+    "M3": {"paper_members": 6000},
+    "M53": {"paper_members": 4500},
+    "NGC5466": {"paper_members": 2200},
+    "NGC5053": {"paper_members": 2000},
+    "NGC4147": {"paper_members": 2500},
+    "LeoII": {"paper_members": 500, "hb_fraction": 0.03},
+}
+CLUSTERS: tuple[Cluster, ...] = tuple(Cluster(**asdict(s), **_MEMBERS[s.name]) for s in STELLAR_SYSTEMS)
 
 
 def _ridge_weights(ridge_abs_r: np.ndarray) -> np.ndarray:

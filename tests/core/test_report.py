@@ -75,9 +75,14 @@ def test_otype_table_counts_flagged_share_per_simbad_type():
 
 
 def test_table1_from_card():
-    card = {"chosen_run": 2, "runs": [
-        {"run": 1, "train_loss": 2e-6, "val_loss": 1.9e-6, "test_loss": 1.8e-6, "epochs": 30},
-        {"run": 2, "train_loss": 1e-6, "val_loss": 0.9e-6, "test_loss": 0.95e-6, "epochs": 40}]}
+    from types import SimpleNamespace
+
+    from core.card import RunRecord
+
+    def run(n, train, val, test, epochs):
+        return RunRecord(n, 40 + n, 40 + n, 80, 16, 4, epochs, epochs - 5, True, train, val, test, 1.0, f"run_{n}")
+
+    card = SimpleNamespace(chosen_run=2, runs=[run(1, 2e-6, 1.9e-6, 1.8e-6, 30), run(2, 1e-6, 0.9e-6, 0.95e-6, 40)])
     t1 = table1(card)
     assert t1["chosen"].tolist() == [False, True]
     assert t1.loc[1, "val_loss"] == 0.9e-6

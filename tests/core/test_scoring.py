@@ -12,7 +12,7 @@ from core.cli import main
 from core.errors import BandMismatchError, CatalogError, ModelError
 from core.latent import Rotation
 from core.models.base import Autoencoder, TrainConfig, scale, unscale
-from core.scoring import SCORED_COLUMNS, TrainedModel, flag_anomalies, load_scored, score_catalog
+from core.scoring import TrainedModel, flag_anomalies, load_scored, score_catalog, scored_columns
 from core.training import train_runs
 from tests._catalogs import make_catalog
 from tests.core._toy_models import toy_model  # noqa: F401  (fixture)
@@ -73,9 +73,9 @@ def _hand_catalog():
 
 def test_scored_columns_and_anomaly_logic_from_hand_made_residuals():
     df, res = _hand_catalog()
-    tm = TrainedModel(_FixedResiduals(res), PS1, Rotation.identity(), {"model": {"name": "fixed"}}, run=1)
+    tm = TrainedModel(_FixedResiduals(res), PS1, Rotation.identity(), None, run=1)
     out = score_catalog(df, tm, threshold=0.05, progress=False)
-    assert list(out.columns) == list(df.columns) + SCORED_COLUMNS(PS1)
+    assert list(out.columns) == list(df.columns) + scored_columns(PS1)
     pd.testing.assert_frame_equal(out[df.columns], df)
     got = out[[f"{b}_res" for b in "grizy"]].to_numpy()
     np.testing.assert_allclose(got, res, atol=2e-6)
@@ -91,7 +91,7 @@ def test_scored_columns_and_anomaly_logic_from_hand_made_residuals():
 
 def test_flag_anomalies_recomputes_for_another_threshold():
     df, res = _hand_catalog()
-    tm = TrainedModel(_FixedResiduals(res), PS1, Rotation.identity(), {}, run=1)
+    tm = TrainedModel(_FixedResiduals(res), PS1, Rotation.identity(), None, run=1)
     out = score_catalog(df, tm, progress=False)
     assert flag_anomalies(out, PS1, 0.035).tolist() == [False, True, True, True, True]
     assert flag_anomalies(out, PS1, 0.1).tolist() == [False] * 5
@@ -101,7 +101,7 @@ def test_flag_anomalies_recomputes_for_another_threshold():
 
 def test_trained_model_load_uses_chosen_run_and_scores_consistently(model_dir):
     tm = TrainedModel.load(model_dir)
-    assert tm.run == tm.card["chosen_run"] and tm.bands.names == PS1.names and tm.threshold == 0.05
+    assert tm.run == tm.card.chosen_run and tm.bands.names == PS1.names and tm.threshold == 0.05
     other = 1 if tm.run == 2 else 2
     assert TrainedModel.load(model_dir, run=other).run == other
     with pytest.raises(ModelError, match="runs available"):

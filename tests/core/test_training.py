@@ -10,7 +10,7 @@ import pytest
 from sklearn.model_selection import train_test_split
 
 from core.bands import PS1
-from core.card import CARD_NAME, RunRecord, catalog_fingerprint, choose_run, read_card
+from core.card import CARD_NAME, ModelCard, RunRecord, catalog_fingerprint, choose_run, read_card
 from core.catalog import write_parquet
 from core.cli import main
 from core.errors import CatalogError, ModelError, OutputExistsError
@@ -67,32 +67,47 @@ def test_model_directory_holds_runs_histories_and_card(trained):
 def test_card_records_bands_scaling_splits_losses_and_provenance(trained):
     df, result, out = trained
     card = read_card(out)
-    assert [b["name"] for b in card["bands"]["bands"]] == list("grizy")
-    assert card["scaling"] == "mag/10 rounded to 3 decimals"
-    assert card["model"]["name"] == "toy-linear" and card["model"]["architecture"]
-    assert card["split"]["seeds"] == [41, 42, 43]
-    assert [r["model_seed"] for r in card["runs"]] == [41, 42, 43]
-    assert card["config"]["max_epochs"] == 40 and card["config"]["runs"] == 3
-    assert card["catalog"]["n_rows"] == 1500 and card["catalog"]["source"] == "cat.parquet"
-    assert card["catalog"]["funnel"][-1]["n"] == 1500
-    assert card["catalog"]["sha256"] == catalog_fingerprint(df, PS1)["sha256"]
-    assert {"tensorflow", "keras", "numpy", "pandas", "sedscape"} <= set(card["packages"])
-    assert set(card["rotations"]) == {"1", "2", "3"}
-    assert len(card["agreement"]["pairs"]) == 3 and 0 < card["agreement"]["mean"] <= 1
+    assert card.bandset.names == tuple("grizy")
+    assert card.scaling == "mag/10 rounded to 3 decimals"
+    assert card.model.name == "toy-linear" and card.model.architecture
+    assert card.split["seeds"] == [41, 42, 43]
+    assert [r.model_seed for r in card.runs] == [41, 42, 43]
+    assert card.config["max_epochs"] == 40 and card.config["runs"] == 3
+    assert card.catalog.n_rows == 1500 and card.catalog.source == "cat.parquet"
+    assert card.catalog.funnel[-1]["n"] == 1500
+    assert card.catalog.sha256 == catalog_fingerprint(df, PS1).sha256
+    assert {"tensorflow", "keras", "numpy", "pandas", "sedscape"} <= set(card.packages)
+    assert set(card.rotations) == {"1", "2", "3"}
+    assert len(card.agreement.pairs) == 3 and 0 < card.agreement.mean <= 1
     x = scale(df[list("grizy")].to_numpy())
-    for rec, h, model, (tr, va, te) in zip(card["runs"], result.histories, result.models, result.splits, strict=True):
+    for rec, h, model, (tr, va, te) in zip(card.runs, result.histories, result.models, result.splits, strict=True):
         # Table 1: train loss at the best epoch, the lowest validation loss, the test loss.
-        assert rec["val_loss"] == pytest.approx(min(h.val_loss))
-        assert rec["train_loss"] == pytest.approx(h.loss[int(np.argmin(h.val_loss))])
-        assert rec["test_loss"] == pytest.approx(float(np.mean((model.reconstruct(x[te]) - x[te]) ** 2)), rel=1e-5)
-        assert (rec["n_train"], rec["n_val"], rec["n_test"]) == (len(tr), len(va), len(te)) == (1200, 240, 60)
+        assert rec.val_loss == pytest.approx(min(h.val_loss))
+        assert rec.train_loss == pytest.approx(h.loss[int(np.argmin(h.val_loss))])
+        assert rec.test_loss == pytest.approx(float(np.mean((model.reconstruct(x[te]) - x[te]) ** 2)), rel=1e-5)
+        assert (rec.n_train, rec.n_val, rec.n_test) == (len(tr), len(va), len(te)) == (1200, 240, 60)
+
+
+def test_card_round_trips_through_json_and_refuses_malformed_cards(trained, tmp_path):
+    _, _, out = trained
+    card = read_card(out)
+    again = ModelCard.from_dict(json.loads(json.dumps(card.to_dict())))
+    assert again == card
+    assert json.loads((out / CARD_NAME).read_text()) == json.loads(json.dumps(card.to_dict()))
+    broken = card.to_dict()
+    del broken["runs"][0]["val_loss"]
+    (tmp_path / CARD_NAME).write_text(json.dumps(broken))
+    with pytest.raises(ModelError, match="malformed model card"):
+        read_card(tmp_path)
+    with pytest.raises(ModelError, match="no run 7; runs available: \\[1, 2, 3\\]"):
+        card.run(7)
 
 
 def test_chosen_run_is_the_lowest_validation_loss(trained):
     _, result, out = trained
     card = read_card(out)
-    best = min(card["runs"], key=lambda r: r["val_loss"])["run"]
-    assert card["chosen_run"] == best == result.chosen_run
+    best = min(card.runs, key=lambda r: r.val_loss).run
+    assert card.chosen_run == best == result.chosen_run == card.chosen.run
 
 
 def _record(run, val):
@@ -109,12 +124,12 @@ def test_choose_run_prefers_lowest_validation_not_train_or_test():
 
 def test_fingerprint_changes_with_magnitudes_and_order():
     df = make_catalog(200, seed=2)
-    fp = catalog_fingerprint(df, PS1)["sha256"]
+    fp = catalog_fingerprint(df, PS1).sha256
     bumped = df.copy()
     bumped.loc[5, "r"] += 0.001
-    assert catalog_fingerprint(bumped, PS1)["sha256"] != fp
-    assert catalog_fingerprint(df.iloc[::-1], PS1)["sha256"] != fp
-    assert catalog_fingerprint(df.copy(), PS1)["sha256"] == fp
+    assert catalog_fingerprint(bumped, PS1).sha256 != fp
+    assert catalog_fingerprint(df.iloc[::-1], PS1).sha256 != fp
+    assert catalog_fingerprint(df.copy(), PS1).sha256 == fp
 
 
 def test_nan_photometry_is_refused_with_counts(tmp_path, toy_model):  # noqa: F811
@@ -131,7 +146,7 @@ def test_existing_directory_needs_overwrite_and_must_be_a_model_dir(trained, tmp
         train_runs(df, PS1, model=toy_model, runs=1, config=FAST, out_dir=out, progress=False)
     train_runs(df, PS1, model=toy_model, runs=1, seed=7, config=FAST, out_dir=out, overwrite=True, progress=False)
     card = read_card(out)
-    assert card["split"]["seeds"] == [7] and not (out / "run_2").exists()
+    assert card.split["seeds"] == [7] and not (out / "run_2").exists()
     precious = tmp_path / "precious"
     precious.mkdir()
     (precious / "notes.txt").write_text("keep me")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import holoviews as hv
 import pytest
 
-from dashboard.data import Sources, load_sky
+from dashboard.sky import load_sky
+from dashboard.sources import Sources
 from tests.dashboard._sky import make_scored_sky
 
 hv.extension("bokeh")  # plots carry Bokeh options; the app's main.py loads the same backend

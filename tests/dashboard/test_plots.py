@@ -7,7 +7,7 @@ import pytest
 
 from core.bands import PS1, SDSS
 from dashboard import plots
-from dashboard.data import robust_range
+from dashboard.sky import robust_range
 
 
 def _opts(element, group="plot"):

@@ -9,9 +9,9 @@ from matplotlib.path import Path as MplPath
 
 from core.catalog import read_parquet
 from core.scoring import flag_anomalies
-from dashboard.data import SkyData
 from dashboard.export import read_export
 from dashboard.selection import PRESET_FIELDS
+from dashboard.sky import SkyData
 from dashboard.state import AppState
 
 

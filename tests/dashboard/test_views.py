@@ -85,6 +85,7 @@ def test_category_table_counts_labelled_stars_only(state, sky):
 
 
 def test_cutouts_fetch_only_once_their_tab_is_shown(state, monkeypatch):
+    import core.archives
     import core.archives.cutouts as cutouts
 
     calls = []
@@ -93,7 +94,7 @@ def test_cutouts_fetch_only_once_their_tab_is_shown(state, monkeypatch):
         calls.append(list(coords))
         return [cutouts.Cutout(b"", True, "offline (test)", "", ra, dec) for ra, dec in calls[-1]]
 
-    monkeypatch.setattr(cutouts, "fetch_cutouts", fake_fetch)
+    monkeypatch.setattr(core.archives, "fetch_cutouts", fake_fetch)  # what `core.fetch_cutouts` resolves to
     layout = views.Cutouts(state=state).__panel__()
     state.select_anomalies()
     assert calls == []  # the tab has not been shown: nothing fetched

@@ -1,19 +1,16 @@
-"""Which scored catalog and model the dashboard opens, and loading them once per server process.
+"""The scored catalog every session shares: loaded once per server process, with float32 plotting columns.
 
-The catalog comes from ``panel serve dashboard --args CATALOG [MODEL_DIR]``, else the environment
-(``SEDSCAPE_CATALOG`` / ``SEDSCAPE_MODEL``), else the default scored mock sky, which is built on
-first use when it is missing. Everything every session shares (the catalog, its float32 plotting
-columns, the decoder) lives in one :class:`SkyData`.
+Everything every session shares (the catalog, its float32 plotting columns, the decoder) lives in
+one :class:`SkyData`; :func:`shared_sky` loads it once per process (``pn.cache``) and lets sessions
+that arrive meanwhile wait for that load.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
-import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -24,57 +21,28 @@ import numpy as np
 import pandas as pd
 import panel as pn
 
-from core import paths
-from core.bands import BandSet
-from core.catalog import band_set_of, read_metadata, read_parquet
-from core.errors import CatalogError, ModelError, SedscapeError
+from core import (
+    CARD_NAME,
+    DEFAULT_THRESHOLD,
+    BandSet,
+    CatalogError,
+    ModelCard,
+    ModelError,
+    SedscapeError,
+    TrainedModel,
+    absolute_magnitude,
+    band_set_of,
+    load_scored,
+    read_card,
+    read_metadata,
+    read_parquet,
+    scored_columns,
+)
+from dashboard.sources import BUILD_COMMAND, MissingSkyError, Sources
 
 log = logging.getLogger(__name__)
 
 NO_CATEGORY = "(none)"
-CATALOG_ENV = "SEDSCAPE_CATALOG"
-MODEL_ENV = "SEDSCAPE_MODEL"
-BUILD_COMMAND = "sedscape prepare-default"
-
-
-class MissingSkyError(SedscapeError):
-    """The default scored sky does not exist and cannot be built here; the message says how to make it."""
-
-
-@dataclass(frozen=True)
-class Sources:
-    """The catalog (and optional model directory) a server opens, and where the choice came from."""
-
-    catalog: Path
-    model_dir: Path | None
-    origin: str  # "args", "env" or "default"
-
-    @property
-    def is_default(self) -> bool:
-        return self.origin == "default"
-
-
-def resolve_sources(argv: Sequence[str] = (), environ: Mapping[str, str] | None = None) -> Sources:
-    """Pick the catalog and model: ``--args`` first, then the environment, then the defaults."""
-    environ = os.environ if environ is None else environ
-    args = [a for a in argv if a]
-    if len(args) > 2:
-        raise SedscapeError(f"expected --args CATALOG [MODEL_DIR], got {len(args)} arguments: {args}")
-    if args:
-        model = Path(args[1]) if len(args) == 2 else _env_path(environ, MODEL_ENV)
-        return Sources(Path(args[0]).expanduser(), model, "args")
-    if environ.get(CATALOG_ENV):
-        return Sources(Path(environ[CATALOG_ENV]).expanduser(), _env_path(environ, MODEL_ENV), "env")
-    model = _env_path(environ, MODEL_ENV) or paths.default_model_dir()
-    return Sources(paths.default_scored_path(), model, "default")
-
-
-def _env_path(environ: Mapping[str, str], key: str) -> Path | None:
-    return Path(environ[key]).expanduser() if environ.get(key) else None
-
-
-# Per-view axis columns of the float32 plotting frame; colour names join bands with "_".
-SCORED_COLUMNS = ("latent_x", "latent_y", "max_abs_res")
 
 
 @dataclass(eq=False)
@@ -167,17 +135,15 @@ class SkyData:
         return future is not None and future.done() and future.result()[0] is None
 
     @cached_property
-    def model_card(self) -> dict[str, Any]:
-        """The model card JSON (read directly: the header and exports need it before the decoder loads)."""
-        if self.model_dir is None or not (self.model_dir / "model_card.json").exists():
-            return {}
+    def model_card(self) -> ModelCard | None:
+        """The model card (read directly: the header and exports need it before the decoder loads), or None."""
+        if self.model_dir is None or not (self.model_dir / CARD_NAME).exists():
+            return None
         try:
-            from core import read_card
-
             return read_card(self.model_dir)
-        except (SedscapeError, OSError, ValueError) as exc:
+        except (SedscapeError, OSError) as exc:
             log.warning("cannot read the model card in %s: %s", self.model_dir, exc)
-            return {}
+            return None
 
     @property
     def n(self) -> int:
@@ -189,9 +155,9 @@ class SkyData:
 
     @cached_property
     def hover_order(self) -> np.ndarray:
-        """Row order for hover layers: anomalous stars (max |residual| > 0.05 mag) first, then a fixed random order."""
+        """Row order for hover layers: anomalous stars (at the default threshold) first, then a fixed random order."""
         order = np.random.default_rng(0).permutation(self.n)
-        flagged = self.frame["max_abs_res"].to_numpy()[order] > 0.05
+        flagged = self.frame["max_abs_res"].to_numpy()[order] > DEFAULT_THRESHOLD
         return order[np.argsort(~flagged, kind="stable")]
 
     def limits(self, column: str, subset: str | None = None) -> tuple[float, float] | None:
@@ -235,12 +201,16 @@ class SkyData:
     def provenance(self) -> dict[str, Any]:
         """Where the data and model came from, for exports and the page header."""
         card = self.model_card
+        model = {}
+        if card is not None:
+            model = {"model": card.model.to_dict(), "chosen_run": card.chosen_run,
+                     "card_version": card.card_version, "created": card.created}  # fmt: skip
         return {
             "catalog": str(self.catalog_path),
             "catalog_rows": self.n,
             "bands": list(self.bands.names),
             "model_dir": str(self.model_dir) if self.model_dir else None,
-            "model": {k: card[k] for k in ("model", "chosen_run", "card_version", "created") if k in card},
+            "model": model,
             "scoring": self.meta.get("scoring", {}),
         }
 
@@ -286,36 +256,25 @@ def plotting_frame(df: pd.DataFrame, bands: BandSet) -> pd.DataFrame:
     return pd.DataFrame(out, index=pd.RangeIndex(len(df)), copy=False)  # no copy into one 2-D block
 
 
-PARALLAX_SNR_MIN = 5.0
-
-
 def absolute_first_band(df: pd.DataFrame, band: str = "g") -> np.ndarray | None:
-    """``abs_g`` when the catalog has it; else M = m + 5 log10(parallax / 100 mas) for parallax S/N >= 5.
+    """``abs_g`` when the catalog has it; else the absolute magnitude from the parallax (``core.absolute_magnitude``).
 
-    Stars without a usable parallax get NaN, so the H-R diagram shows only the Gaia subset.
+    Stars without a usable parallax get NaN, so the H-R diagram shows only the Gaia subset; None when no star has one.
     """
     if "abs_g" in df:
         return df["abs_g"].to_numpy(np.float32)
     if "parallax" not in df:
         return None
-    plx = df["parallax"].to_numpy(np.float64)
-    good = np.isfinite(plx) & (plx > 0)
-    if "parallax_error" in df:
-        err = df["parallax_error"].to_numpy(np.float64)
-        good &= np.isfinite(err) & (plx >= PARALLAX_SNR_MIN * err)
-    if not good.any():
-        return None
-    out = np.full(len(df), np.nan, dtype=np.float32)
-    out[good] = df[band].to_numpy(np.float64)[good] + 5 * np.log10(plx[good] / 100.0)
-    return out
+    err = df["parallax_error"].to_numpy(np.float64) if "parallax_error" in df else None
+    out = absolute_magnitude(df[band].to_numpy(np.float64), df["parallax"].to_numpy(np.float64), err)
+    return out.astype(np.float32) if np.isfinite(out).any() else None
 
 
 def page_columns(columns: Sequence[str], bands: BandSet) -> list[str]:
     """The catalog columns the views, hover, table, presets and SEDs read (in file order); the others
     (flags, extinction, truth details, raw magnitudes...) only go into exports and load later."""
     b = bands.names
-    wanted = {"obj_id", "ra", "dec", *b, *(f"{x}_err" for x in b), *(f"{x}_rec" for x in b),
-              *(f"{x}_res" for x in b), *SCORED_COLUMNS, "max_abs_res_sigma", "res_band", "anomaly",
+    wanted = {"obj_id", "ra", "dec", *b, *(f"{x}_err" for x in b), *scored_columns(bands),
               "simbad_otype", "simbad_category", "true_class", "parallax", "parallax_error", "abs_g", "dist_kpc"}  # fmt: skip
     return [c for c in columns if c in wanted]
 
@@ -334,19 +293,9 @@ def catalog_columns(path: Path) -> tuple[tuple[str, ...], list[str] | None]:
     return tuple(names), page_columns(names, band_set_of(meta))
 
 
-def _read_scored(path: Path, rows: int | None = None, columns: list[str] | None = None) -> pd.DataFrame:
-    from core.scoring import load_scored
-
-    df = load_scored(path, rows=rows, columns=columns)
-    bands = band_set_of(df)
-    needed = [*SCORED_COLUMNS, *(f"{b}_res" for b in bands.names), *(f"{b}_rec" for b in bands.names)]
-    missing = [c for c in needed if c not in df]
-    if missing:
-        raise CatalogError(
-            f"{path}: not a scored catalog; missing {', '.join(missing)}. Score it first with "
-            f"`sedscape score {path}`"
-        )
-    return df.reset_index(drop=True)
+def read_scored(path: Path, rows: int | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+    """A scored catalog (``core.load_scored``: it says what is missing) with a fresh row index."""
+    return load_scored(path, rows=rows, columns=columns).reset_index(drop=True)
 
 
 def _load_model(model_dir: Path | None, bands: BandSet) -> tuple[Any, str]:
@@ -355,8 +304,6 @@ def _load_model(model_dir: Path | None, bands: BandSet) -> tuple[Any, str]:
     if not model_dir.exists():
         return None, f"model directory {model_dir} does not exist; the latent probe is off"
     try:
-        from core.scoring import TrainedModel
-
         model = TrainedModel.load(model_dir)
     except Exception as exc:  # any failure (TF, weights, card) only turns the probe off
         log.warning("cannot load model from %s: %s", model_dir, exc)
@@ -381,7 +328,7 @@ def load_sky(sources: Sources, *, build_default: bool = True) -> SkyData:
         raise CatalogError(f"catalog {catalog} does not exist (from {sources.origin})")
     log.info("loading scored catalog %s", catalog)
     names, page = catalog_columns(catalog)
-    df = _read_scored(catalog, columns=page)
+    df = read_scored(catalog, columns=page)
     return SkyData(df=df, bands=band_set_of(df), catalog_path=catalog, model_dir=sources.model_dir,
                    export_columns=tuple(c for c in names if c not in df.columns), column_order=names)  # fmt: skip
 
@@ -392,7 +339,7 @@ _EXPORT_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sedscape-ex
 
 def _build_default(sources: Sources) -> Path:
     try:
-        from core.defaults import ensure_default_scored
+        from core import ensure_default_scored
     except ImportError as exc:
         raise MissingSkyError(
             f"the default scored sky {sources.catalog} does not exist and this installation cannot build it "
@@ -408,7 +355,7 @@ def _build_default(sources: Sources) -> Path:
         ) from exc
 
 
-_LOAD_LOCK = threading.RLock()
+LOAD_LOCK = threading.RLock()
 
 
 @pn.cache
@@ -418,82 +365,10 @@ def _cached_sky(catalog: str, model_dir: str | None, origin: str) -> SkyData:
     return sky
 
 
-def head_sky(sources: Sources, rows: int = 50_000) -> SkyData | None:
-    """The first ``rows`` stars of the catalog (None if it cannot be read: the full load says why)."""
-    if not sources.catalog.exists():
-        return None
-    try:
-        df = _read_scored(sources.catalog, rows=rows, columns=catalog_columns(sources.catalog)[1])
-        return SkyData(df=df, bands=band_set_of(df), catalog_path=sources.catalog)
-    except SedscapeError:
-        return None
-
-
 def shared_sky(sources: Sources) -> SkyData:
     """The process-wide :class:`SkyData`, loaded once and shared by every session (``pn.cache``).
 
     A lock makes sessions that arrive while the catalog is loading wait for that load, not start another.
     """
-    with _LOAD_LOCK:
+    with LOAD_LOCK:
         return _cached_sky(str(sources.catalog), str(sources.model_dir) if sources.model_dir else None, sources.origin)
-
-
-def warm_cache(
-    argv: Sequence[str],
-    compile_page: Callable[[SkyData], None] | None = None,
-    prepare: Callable[[SkyData], None] | None = None,
-) -> None:
-    """Load the shared data when the server starts, so the first visitor gets a warm process.
-
-    ``compile_page`` runs on the catalog's first rows while the whole file is read (numba compiling
-    holds the GIL; Arrow's reading does not), then ``prepare`` runs on the full catalog; both under
-    the load lock, so sessions arriving meanwhile wait for them rather than repeat them.
-    """
-    t0 = time.perf_counter()
-    try:
-        sources = resolve_sources(argv)
-        with _LOAD_LOCK:
-            compiling = None
-            head = head_sky(sources) if compile_page is not None else None
-            if head is not None:
-                compiling = threading.Thread(target=_optional, args=(compile_page, head), name="sedscape-compile")
-                compiling.start()
-            sky = shared_sky(sources)
-            log.info("loaded %d stars from %s in %.1f s", sky.n, sky.catalog_path, time.perf_counter() - t0)
-            if compiling is not None:
-                compiling.join()
-            if prepare is not None:
-                _optional(prepare, sky)
-        log.info("shared catalog and page warm-up ready %.1f s after server start", time.perf_counter() - t0)
-    except SedscapeError as exc:  # the page shows it; nothing to do here
-        log.error("cannot load the catalog: %s", exc)
-
-
-def _optional(step: Callable[[SkyData], None], sky: SkyData) -> None:
-    try:
-        step(sky)
-    except Exception:  # an optimisation only: sessions still work, just slower the first time
-        log.exception("warming up the page failed")
-
-
-def after_first_page(sky: SkyData) -> None:
-    """Work the first page should not wait for: read the export-only columns, compile the selection's and
-    the other colour-by aggregations (pure functions on a tiny catalog: no plots, so no sharing Bokeh
-    state with sessions), then load TensorFlow."""
-    with _AFTER_LOCK:
-        if sky in _AFTER_DONE:
-            return
-        _AFTER_DONE.add(sky)
-
-    def run() -> None:
-        from dashboard.plots import warm_up
-
-        sky.start_export_load()  # mostly Arrow reading, which leaves the GIL to the warm-up
-        _optional(lambda _sky: warm_up(), sky)
-        sky.start_model_load()
-
-    threading.Thread(target=run, name="sedscape-after-first-page", daemon=True).start()
-
-
-_AFTER_LOCK = threading.Lock()
-_AFTER_DONE: weakref.WeakSet = weakref.WeakSet()

@@ -8,7 +8,8 @@ import pytest
 from core import paths
 from core.catalog import read_parquet, write_parquet
 from core.errors import CatalogError, SedscapeError
-from dashboard.data import BUILD_COMMAND, MissingSkyError, Sources, load_sky, resolve_sources
+from dashboard.sky import load_sky
+from dashboard.sources import BUILD_COMMAND, MissingSkyError, Sources, resolve_sources
 
 
 def test_args_beat_environment_beat_defaults(tmp_path):
@@ -77,7 +78,7 @@ def test_missing_model_dir_turns_the_probe_off_but_loads(scored_paths, tmp_path)
 def test_absolute_magnitude_from_parallax_when_the_catalog_has_none():
     import pandas as pd
 
-    from dashboard.data import absolute_first_band
+    from dashboard.sky import absolute_first_band
 
     df = pd.DataFrame({"g": [15.0, 15.0, 15.0, 15.0], "parallax": [10.0, 1.0, -1.0, np.nan],
                        "parallax_error": [0.1, 0.5, 0.1, 0.1]})  # fmt: skip
@@ -88,7 +89,7 @@ def test_absolute_magnitude_from_parallax_when_the_catalog_has_none():
 
 
 def test_head_sky_reads_only_the_first_rows(scored_paths, tmp_path):
-    from dashboard.data import head_sky
+    from dashboard.warmup import head_sky
 
     head = head_sky(Sources(scored_paths[0], None, "args"), rows=100)
     full = read_parquet(scored_paths[0])
@@ -122,7 +123,8 @@ def test_model_with_other_bands_turns_the_probe_off(scored_paths, tmp_path):
 
 
 def test_warm_cache_compiles_on_the_head_then_prepares_the_full_sky(scored_paths):
-    from dashboard.data import shared_sky, warm_cache
+    from dashboard.sky import shared_sky
+    from dashboard.warmup import warm_cache
 
     seen = []
     warm_cache([str(p) for p in scored_paths], lambda s: seen.append(("head", s.n)), lambda s: seen.append(("full", s.n)))
@@ -135,7 +137,7 @@ def test_category_codes_recode_a_categorical_like_factorising_its_labels(sky):
     unused categories dropped and names sorted, exactly as factorising the labels would give."""
     import pandas as pd
 
-    from dashboard.data import NO_CATEGORY, SkyData
+    from dashboard.sky import NO_CATEGORY, SkyData
 
     labels = sky.df["simbad_category"].astype("string").to_numpy(dtype=object)
     cat = pd.Categorical(labels, categories=["zz unused", *sorted({x for x in labels if isinstance(x, str)})[::-1]])
