@@ -278,8 +278,12 @@ def flag_anomalies(df: pd.DataFrame, bands: BandSet, threshold: float) -> np.nda
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise CatalogError(f"not a scored catalog: missing {missing}; run `sedscape score` first")
-    res = np.abs(df[cols].to_numpy(dtype=np.float64))
-    return (res > threshold).any(axis=1)
+    return anomaly_mask(df[cols].to_numpy(dtype=np.float64), threshold)
+
+
+def anomaly_mask(residuals: np.ndarray, threshold: float) -> np.ndarray:
+    """The anomaly rule: any band's ``|observed - reconstructed|`` strictly greater than ``threshold`` (mag)."""
+    return (np.abs(residuals) > threshold).any(axis=1)
 
 
 def load_scored(path: str | Path, rows: int | None = None, columns: list[str] | None = None) -> pd.DataFrame:

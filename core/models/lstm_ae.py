@@ -20,9 +20,9 @@ import tensorflow as tf
 
 from core.errors import ModelError, OutputExistsError
 from core.models import fast, keras_layout
-from core.models.lstm_cells import DATA, Cell, CellGraph
 from core.models.base import History, register
 from core.models.initializers import he_normal, lstm_bias, orthogonal
+from core.models.lstm_cells import DATA, Cell, CellGraph
 from core.models.persist import load_arrays, save_arrays
 
 if TYPE_CHECKING:

@@ -87,12 +87,24 @@ class CellGraph:
         b = theta[o + (d + c.units) * g : self.offsets[k + 1]]
         return w, b
 
+    def _block(self, theta: tf.Tensor, k: int) -> tf.Tensor:
+        """Cell ``k``'s whole Keras block ``[kernel; recurrent; bias]`` as a (d + u + 1, 4u) matrix."""
+        c, o = self.cells[k], self.offsets[k]
+        return tf.reshape(theta[o : self.offsets[k + 1]], (self.dims[k] + c.units + 1, 4 * c.units))
+
     # -- forward -------------------------------------------------------------------------------------
-    def _inputs(self, k: int, xt: tf.Tensor, hs: list) -> tf.Tensor:
+    def _inputs(self, k: int, xt: tf.Tensor, hs: list, augmented: bool = False) -> tf.Tensor:
+        """Cell ``k``'s input rows ``[inputs; h0]``; ``augmented`` adds zeros for an absent h0 and a row of ones,
+        so that the cell's whole Keras block ``[kernel; recurrent; bias]`` multiplies it in one product."""
         c = self.cells[k]
         parts = [xt if s == DATA else hs[s] for s in c.inputs]
         if c.state is not None:
             parts.append(hs[c.state])
+        if augmented:
+            ref = parts[0]
+            if c.state is None:
+                parts.append(tf.zeros((c.units, tf.shape(ref)[1]), ref.dtype))
+            parts.append(tf.ones((1, tf.shape(ref)[1]), ref.dtype))
         return parts[0] if len(parts) == 1 else tf.concat(parts, axis=0)
 
     def forward(
@@ -120,9 +132,13 @@ class CellGraph:
         for k in sorted(needed):
             c = self.cells[k]
             u = c.units
-            a = self._inputs(k, xt, hs)
-            w, b = self._blocks(theta, k)
-            z = tf.matmul(w, a, transpose_a=True) + b[:, None]
+            if keep:  # training: bias and recurrent rows in the one product, so one product gives all gradients
+                a = self._inputs(k, xt, hs, augmented=True)
+                z = tf.matmul(self._block(theta, k), a, transpose_a=True)
+            else:
+                a = self._inputs(k, xt, hs)
+                w, b = self._blocks(theta, k)
+                z = tf.matmul(w, a, transpose_a=True) + b[:, None]
             si = tf.sigmoid(z[:u])
             eg = tf.nn.elu(z[2 * u : 3 * u])
             so = tf.sigmoid(z[3 * u :])
@@ -176,7 +192,6 @@ class CellGraph:
         for k in reversed(range(len(self.cells))):
             c = self.cells[k]
             if dh[k] is None and dc[k] is None:
-                grads[k] = (None, None)
                 continue
             a, si, sf, eg, so, cell, ec = saved[k]
             g_h = dh[k] if dh[k] is not None else tf.zeros_like(ec)
@@ -194,7 +209,9 @@ class CellGraph:
             else:
                 dz_f = tf.zeros_like(dz_i)
             dz = tf.concat([dz_i, dz_f, dz_g, dz_o], axis=0)
-            grads[k] = (tf.matmul(a, dz, transpose_b=True), tf.reduce_sum(dz, axis=1))
+            # [inputs; h0 (or zeros); 1] @ dz^T is the gradient of the whole block in Keras' flat order:
+            # kernel, recurrent kernel (exactly zero without a state, as in Keras) and bias.
+            grads[k] = tf.reshape(tf.matmul(a, dz, transpose_b=True), [-1])
             if all(s == DATA for s in c.inputs) and c.state is None:
                 continue  # nothing upstream to differentiate
             w, _ = self._blocks(theta, k)
@@ -207,16 +224,10 @@ class CellGraph:
                 row += width
             if c.state is not None:
                 dh[c.state] = _acc(dh[c.state], da[row:])
-        flat = []
-        for k, c in enumerate(self.cells):
-            gw, gb = grads[k]
-            if gw is None:
-                flat.append(tf.zeros(self.offsets[k + 1] - self.offsets[k], theta.dtype))
-                continue
-            flat.append(tf.reshape(gw, [-1]))
-            if c.state is None:  # the recurrent kernel never acts: its gradient is zero, as in Keras
-                flat.append(tf.zeros(c.units * 4 * c.units, theta.dtype))
-            flat.append(gb)
+        flat = [
+            g if g is not None else tf.zeros(self.offsets[k + 1] - self.offsets[k], theta.dtype)
+            for k, g in enumerate(grads)
+        ]
         return loss, tf.concat(flat, axis=0)
 
 
