@@ -136,7 +136,8 @@ class TrainedModel:
     def decode_latent(self, xy: np.ndarray) -> np.ndarray:
         """Canonical latent coordinates (N, 2) -> reconstructed magnitudes (N, n_bands).
 
-        The paper's LSTM-AE decoder also starts from the encoder's memory states, which a bare
+        Exact for models whose decoder reads only the latent (``lstm-ae-2d``, ``dense-ae``, ``pca``):
+        decoding a star's latent position gives its reconstruction. The paper's LSTM-AE decoder also starts from the encoder's memory states, which a bare
         latent position does not fix; for such models the states are interpolated (inverse-distance
         weights over the 8 nearest) from the run's table of training stars (``latent_states.npz``),
         so the result matches :meth:`reconstruct` closely where stars are dense, not exactly.

@@ -14,6 +14,7 @@ latent position get the same reconstruction.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,36 +59,30 @@ def bottleneck_cells(n_bands: int) -> tuple[Cell, ...]:
     )
 
 
-def _graph(n_bands: int) -> CellGraph:
-    return CellGraph(bottleneck_cells(n_bands), n_bands)
-
-
 def _flat(p) -> tf.Tensor:
     return tf.concat([tf.reshape(w, [-1]) for w in p], axis=0)
 
 
 def forward_graph(p, x: tf.Tensor) -> tf.Tensor:
-    """Batch-major reconstruction (what the engine's generic path and tests call)."""
-    graph = _graph(int(x.shape[-1]))
+    """Batch-major reconstruction by :func:`bottleneck_cells` (the engine's generic path and tests call it)."""
+    graph = CellGraph(bottleneck_cells(int(x.shape[-1])), int(x.shape[-1]))
     return tf.transpose(graph.reconstruct(_flat(p), tf.transpose(x)))
 
 
-def _encode(p, x):
-    graph = _graph(int(x.shape[-1]))
+def _encode(p, x, graph: CellGraph):
     return tf.transpose(graph.forward(_flat(p), tf.transpose(x), upto=LATENT)[0][LATENT])
 
 
-def _decode(p, z):
-    graph = _graph(int(p[-1].shape[0]) // 4)
+def _decode(p, z, graph: CellGraph):
     return tf.transpose(graph.forward(_flat(p), None, given={LATENT: tf.transpose(z)})[0][graph.output])
 
 
-def _score(p, x):
-    graph = _graph(int(x.shape[-1]))
+def _score(p, x, graph: CellGraph):
     hs, _, _ = graph.forward(_flat(p), tf.transpose(x))
     return tf.transpose(hs[LATENT]), tf.transpose(hs[graph.output])
 
 
+# The graph is a static (hashable) argument: one compiled program per graph and chunk size.
 _encode_fn = tf.function(_encode, jit_compile=True, autograph=False)
 _decode_fn = tf.function(_decode, jit_compile=True, autograph=False)
 _score_fn = tf.function(_score, jit_compile=True, autograph=False)
@@ -99,15 +94,20 @@ class BottleneckLSTMAutoencoder(fast.CompiledAutoencoder):
 
     name = "lstm-ae-2d"
     forward_graph = staticmethod(forward_graph)
+    cells = staticmethod(bottleneck_cells)
 
     def __init__(self, n_bands: int, seed: int = 41) -> None:
         super().__init__(n_bands, seed)
         rng = np.random.default_rng(self.seed)
-        shapes = self.weight_shapes()
+        shapes = iter(self.weight_shapes())
         weights: list[np.ndarray] = []
-        for k in range(0, len(shapes), 3):
-            (d, g), (u, _), _ = shapes[k : k + 3]
-            weights += [he_normal(rng, (d, g)), orthogonal(rng, (u, g)), lstm_bias(u)]
+        for cell in self.cell_graph().cells:
+            if cell.kind == "affine":
+                kernel, bias = next(shapes), next(shapes)
+                weights += [he_normal(rng, kernel), np.zeros(bias, np.float32)]
+            else:
+                (d, g), (u, _), _ = next(shapes), next(shapes), next(shapes)
+                weights += [he_normal(rng, (d, g)), orthogonal(rng, (u, g)), lstm_bias(u)]
         self._weights = weights
         self.history: History | None = None
 
@@ -115,7 +115,7 @@ class BottleneckLSTMAutoencoder(fast.CompiledAutoencoder):
         return self.cell_graph().shapes
 
     def cell_graph(self) -> CellGraph:
-        return _graph(self.n_bands)
+        return CellGraph(type(self).cells(self.n_bands), self.n_bands)
 
     def architecture(self) -> str:
         return (
@@ -126,7 +126,7 @@ class BottleneckLSTMAutoencoder(fast.CompiledAutoencoder):
     # -- inference ----------------------------------------------------------------------------------------
     def encode(self, x: np.ndarray) -> np.ndarray:
         x = fast.check_inputs(x, self.n_bands, "input")
-        return fast.run_chunked(_encode_fn, self._tensors(), x)[0]
+        return fast.run_chunked(functools.partial(_encode_fn, graph=self.cell_graph()), self._tensors(), x)[0]
 
     def decode(self, z: np.ndarray) -> np.ndarray:
         """Exact reconstruction from latent coordinates alone (N, 2) -> (N, n_bands)."""
@@ -135,12 +135,12 @@ class BottleneckLSTMAutoencoder(fast.CompiledAutoencoder):
             raise ModelError(f"decode needs latent coordinates of shape (N, 2), got {z.shape}")
         if not np.isfinite(z).all():
             raise ModelError("decode: latent coordinates contain NaN or infinite values")
-        return fast.run_chunked(_decode_fn, self._tensors(), z)[0]
+        return fast.run_chunked(functools.partial(_decode_fn, graph=self.cell_graph()), self._tensors(), z)[0]
 
     def score(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Latent (N, 2) and reconstruction (N, n_bands) in one compiled pass."""
         x = fast.check_inputs(x, self.n_bands, "input")
-        z, recon = fast.run_chunked(_score_fn, self._tensors(), x)
+        z, recon = fast.run_chunked(functools.partial(_score_fn, graph=self.cell_graph()), self._tensors(), x)
         return z, recon
 
     def reconstruct(self, x: np.ndarray) -> np.ndarray:

@@ -38,6 +38,13 @@ class Cell:
     units: int
     inputs: tuple[int, ...]
     state: int | None = None
+    kind: str = "lstm"
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("lstm", "affine"):
+            raise ValueError(f"Cell.kind must be 'lstm' or 'affine', got {self.kind!r}")
+        if self.kind == "affine" and self.state is not None:
+            raise ValueError("an affine cell has no initial state")
 
 
 def input_dims(cells: Sequence[Cell], n_bands: int) -> list[int]:
@@ -46,10 +53,14 @@ def input_dims(cells: Sequence[Cell], n_bands: int) -> list[int]:
 
 
 def weight_shapes(cells: Sequence[Cell], n_bands: int) -> list[tuple[int, ...]]:
-    """Keras LSTM weight shapes in cell order: kernel (d, 4u), recurrent kernel (u, 4u), bias (4u,)."""
+    """Weight shapes in cell order: per LSTM cell Keras' kernel (d, 4u), recurrent kernel (u, 4u), bias (4u,);
+    per affine cell (``kind="affine"``: ``[h, c] = x @ kernel + bias``, no activation) kernel (d, 2u), bias (2u,)."""
     shapes: list[tuple[int, ...]] = []
     for c, d in zip(cells, input_dims(cells, n_bands), strict=True):
-        shapes += [(d, 4 * c.units), (c.units, 4 * c.units), (4 * c.units,)]
+        if c.kind == "affine":
+            shapes += [(d, 2 * c.units), (2 * c.units,)]
+        else:
+            shapes += [(d, 4 * c.units), (c.units, 4 * c.units), (4 * c.units,)]
     return shapes
 
 
@@ -66,7 +77,8 @@ class CellGraph:
         self.output = output % len(self.cells)
         self.dims = input_dims(self.cells, self.n_bands)
         self.shapes = weight_shapes(self.cells, self.n_bands)
-        sizes = [(d + c.units + 1) * 4 * c.units for c, d in zip(self.cells, self.dims, strict=True)]
+        sizes = [(d + 1) * 2 * c.units if c.kind == "affine" else (d + c.units + 1) * 4 * c.units
+                 for c, d in zip(self.cells, self.dims, strict=True)]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int).tolist()
         self.size = self.offsets[-1]
         self._key = (self.cells, self.n_bands, self.output)
@@ -81,6 +93,9 @@ class CellGraph:
     def _blocks(self, theta: tf.Tensor, k: int) -> tuple[tf.Tensor, tf.Tensor]:
         """Cell ``k``'s ``[kernel; recurrent]`` (d + u, 4u) (just the kernel without a state) and bias (4u,)."""
         c, d, o = self.cells[k], self.dims[k], self.offsets[k]
+        if c.kind == "affine":
+            g = 2 * c.units
+            return tf.reshape(theta[o : o + d * g], (d, g)), theta[o + d * g : self.offsets[k + 1]]
         rows = d + c.units if c.state is not None else d
         g = 4 * c.units
         w = tf.reshape(theta[o : o + rows * g], (rows, g))
@@ -90,6 +105,8 @@ class CellGraph:
     def _block(self, theta: tf.Tensor, k: int) -> tf.Tensor:
         """Cell ``k``'s whole Keras block ``[kernel; recurrent; bias]`` as a (d + u + 1, 4u) matrix."""
         c, o = self.cells[k], self.offsets[k]
+        if c.kind == "affine":
+            return tf.reshape(theta[o : self.offsets[k + 1]], (self.dims[k] + 1, 2 * c.units))
         return tf.reshape(theta[o : self.offsets[k + 1]], (self.dims[k] + c.units + 1, 4 * c.units))
 
     # -- forward -------------------------------------------------------------------------------------
@@ -102,7 +119,7 @@ class CellGraph:
             parts.append(hs[c.state])
         if augmented:
             ref = parts[0]
-            if c.state is None:
+            if c.state is None and c.kind == "lstm":
                 parts.append(tf.zeros((c.units, tf.shape(ref)[1]), ref.dtype))
             parts.append(tf.ones((1, tf.shape(ref)[1]), ref.dtype))
         return parts[0] if len(parts) == 1 else tf.concat(parts, axis=0)
@@ -132,6 +149,17 @@ class CellGraph:
         for k in sorted(needed):
             c = self.cells[k]
             u = c.units
+            if c.kind == "affine":
+                a = self._inputs(k, xt, hs, augmented=keep)
+                if keep:
+                    z = tf.matmul(self._block(theta, k), a, transpose_a=True)
+                else:
+                    w, b = self._blocks(theta, k)
+                    z = tf.matmul(w, a, transpose_a=True) + b[:, None]
+                hs[k], cs[k] = z[:u], z[u:]
+                if keep:
+                    saved[k] = (a,)
+                continue
             if keep:  # training: bias and recurrent rows in the one product, so one product gives all gradients
                 a = self._inputs(k, xt, hs, augmented=True)
                 z = tf.matmul(self._block(theta, k), a, transpose_a=True)
@@ -192,6 +220,22 @@ class CellGraph:
         for k in reversed(range(len(self.cells))):
             c = self.cells[k]
             if dh[k] is None and dc[k] is None:
+                continue
+            if c.kind == "affine":
+                (a,) = saved[k]
+                dh_k = dh[k] if dh[k] is not None else tf.zeros_like(hs[k])
+                dc_k = dc[k] if dc[k] is not None else tf.zeros_like(cs[k])
+                dz = tf.concat([dh_k, dc_k], axis=0)
+                grads[k] = tf.reshape(tf.matmul(a, dz, transpose_b=True), [-1])
+                if any(s_ != DATA for s_ in c.inputs):
+                    w, _ = self._blocks(theta, k)
+                    da = tf.matmul(w, dz)
+                    row = 0
+                    for s_ in c.inputs:
+                        width = self.n_bands if s_ == DATA else self.cells[s_].units
+                        if s_ != DATA:
+                            dh[s_] = _acc(dh[s_], da[row : row + width])
+                        row += width
                 continue
             a, si, sf, eg, so, cell, ec = saved[k]
             g_h = dh[k] if dh[k] is not None else tf.zeros_like(ec)

@@ -58,3 +58,25 @@ def test_chunk_size_does_not_change_training(mags5, monkeypatch):
     assert (h1.best_epoch, h1.stopped_early, h1.epochs) == (h4.best_epoch, h4.stopped_early, h4.epochs)
     assert all(np.array_equal(a, b) for a, b in zip(w1, w4, strict=True))
     assert h1.best_epoch == int(np.argmin(h1.val_loss))
+
+
+def test_affine_state_cells_gradient_equals_autodiff():
+    """An ``affine`` cell ([h, c] = x @ kernel + bias) feeding a decoder state differentiates exactly too."""
+    from core.models.lstm_cells import DATA, Cell, CellGraph
+
+    graph = CellGraph((Cell(4, (DATA,)), Cell(2, (0,)), Cell(3, (1,), kind="affine"), Cell(3, (1,), state=2),
+                       Cell(5, (3,))), 5)
+    rng = np.random.default_rng(2)
+    theta = tf.constant(rng.normal(0, 0.6, graph.size).astype(np.float32))
+    assert graph.shapes[6:8] == [(2, 6), (6,)]
+    x = tf.constant(rng.uniform(1.0, 2.4, (5, 200)).astype(np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(theta)
+        loss = graph.mse(theta, x)  # the inference pass, differentiated by TensorFlow
+    want = tape.gradient(loss, theta).numpy()
+    got_loss, got = graph.loss_and_grad(theta, x, tf.ones(200))
+    assert float(got_loss) == pytest.approx(float(loss), rel=1e-6)
+    assert np.abs(got.numpy() - want).max() < 1e-6 * max(1.0, np.abs(want).max())
+    assert np.abs(want[graph.offsets[2] : graph.offsets[3]]).max() > 1e-3  # the affine map's weights matter
+    with pytest.raises(ValueError, match="kind"):
+        Cell(3, (1,), kind="dense")
