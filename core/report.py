@@ -226,8 +226,8 @@ def compare_variants(df: pd.DataFrame, model_dirs: list[str | Path]) -> tuple[pd
 
     Per model: Table 2 at 0.05 mag on ``df``'s stars reconstructed by its chosen run (per band and all
     bands), the chosen run's and the mean test loss, run-to-run 10-NN latent agreement, anomaly-list
-    Jaccard overlap between runs, and mean latent-smoothness R^2 per truth parameter (from the cards).
-    Notes say whether all models were trained on this catalog with the same split seeds.
+    Jaccard overlap between runs, and mean latent-smoothness R^2 per truth parameter (from the cards); on
+    a mock sky also the recall and precision of the chosen run's anomaly list against ``true_anomaly``. Notes say whether all models were trained on this catalog with the same split seeds.
     """
     from core.scoring import TrainedModel
 
@@ -239,7 +239,8 @@ def compare_variants(df: pd.DataFrame, model_dirs: list[str | Path]) -> tuple[pd
         check_bands(df, bands)
         mags = df[list(bands.names)].to_numpy(np.float64)
         tm = TrainedModel.load(d)
-        t2 = _table2(mags - tm.reconstruct(mags), bands, (0.05,)).set_index("band")["<= 0.05"]
+        res = mags - tm.reconstruct(mags)
+        t2 = _table2(res, bands, (0.05,)).set_index("band")["<= 0.05"]
         ag, ov, sm = card.agreement, card.anomaly_overlap, card.latent_smoothness
         row: dict[str, Any] = {"model": card.model.name, "directory": str(d), "runs": len(card.runs),
                                "test_loss_chosen": card.chosen.test_loss,
@@ -250,6 +251,11 @@ def compare_variants(df: pd.DataFrame, model_dirs: list[str | Path]) -> tuple[pd
                 "anomaly_jaccard_mean": ov.mean, "anomaly_jaccard_min": ov.min,
                 "anomalies_percent_mean": (100.0 * float(np.mean(ov.counts)) / ov.n_stars) if ov.counts else None}
         row |= {f"smoothness_r2_{p}": v for p, v in sm.mean.items()}
+        if "true_anomaly" in df:  # mock sky: how the chosen run's anomaly list fares against the truth
+            from core.scoring import DEFAULT_THRESHOLD, anomaly_mask
+
+            truth = _recall_precision(anomaly_mask(res, DEFAULT_THRESHOLD), df["true_anomaly"].to_numpy(bool))
+            row |= {"truth_recall": truth["recall"], "truth_precision": truth["precision"]}
         rows.append(row)
     fingerprint = catalog_fingerprint(df, cards[0].bandset).sha256
     notes = {

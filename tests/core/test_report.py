@@ -146,6 +146,7 @@ def test_variants_section_compares_trained_model_directories(tmp_path, toy_model
 
     df = make_catalog(900, seed=21)
     df["true_mr"] = 3.0 * (df["g"] - df["i"]) + 4.0
+    df["true_anomaly"] = np.arange(900) % 7 == 0
     config = TrainConfig(max_epochs=25, patience=3)
     for name, seed in (("a", 41), ("b", 41)):
         train_runs(df, PS1, model=toy_model, runs=3, seed=seed, config=config if name == "a" else
@@ -167,6 +168,8 @@ def test_variants_section_compares_trained_model_directories(tmp_path, toy_model
         assert row["agreement_mean"] == card["agreement"]["mean"]
         assert row["test_loss_chosen"] == next(r["test_loss"] for r in card["runs"] if r["run"] == card["chosen_run"])
         assert row["smoothness_r2_true_mr"] == card["latent_smoothness"]["mean"]["true_mr"]
+        flagged, truth = (res > 0.05).any(axis=1), df["true_anomaly"].to_numpy()
+        assert row["truth_recall"] == pytest.approx((flagged & truth).sum() / truth.sum())
     assert rows[0]["all_within_0.05"] != rows[1]["all_within_0.05"]  # 25 vs 3 epochs: different models
     text = md.read_text()
     assert "## Model variants: same catalog, same splits" in text and "| all_within_0.05 |" in text
