@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     engines = {
         "autodiff": EpochEngine(type(model).forward_graph, model.weight_shapes(), args.batch_size),
         "hand-derived": EpochEngine(type(model).forward_graph, model.weight_shapes(), args.batch_size,
-                                    model.cell_graph()),
+                                    graph=model.cell_graph()),
     }
     rng = np.random.default_rng(0)
     states = {k: e.epoch(e.start(model.get_weights(), 1e-4), xt, rng.permutation(n).astype(np.int32), xv)[0]

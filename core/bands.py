@@ -109,6 +109,21 @@ BAND_SETS: dict[str, BandSet] = {b.name: b for b in (PS1, SDSS, TWOMASS, GAIA)}
 BAND_SETS["ps1+2mass"] = PS1 + TWOMASS
 
 
+def survey_blocks(bands: BandSet) -> tuple[tuple[int, ...], ...]:
+    """Indices of the bands that come from one survey, per survey, for a combined set like ``ps1+2mass``.
+
+    A band set named ``a+b`` whose parts are known band sets splits into those parts' bands (a survey's
+    bands go missing together when a star is outside its footprint); any other set is one block.
+    """
+    parts = [BAND_SETS.get(p) for p in bands.name.lower().split("+")]
+    index = {b: k for k, b in enumerate(bands.names)}
+    if len(parts) > 1 and all(parts):
+        blocks = [tuple(index[b] for b in part.names if b in index) for part in parts]  # type: ignore[union-attr]
+        if sorted(k for blk in blocks for k in blk) == list(range(len(bands))):
+            return tuple(blocks)
+    return (tuple(range(len(bands))),)
+
+
 def get_band_set(name: str | BandSet) -> BandSet:
     """Look a band set up by name (``ps1``, ``sdss``, ``2mass``, ``gaia``, ``ps1+2mass``)."""
     if isinstance(name, BandSet):

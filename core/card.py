@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.atomic import partial_target
 from core.bands import BandSet
 from core.catalog import _bandset_from_meta, bandset_to_meta
 from core.errors import ModelError
@@ -179,6 +180,8 @@ class ModelCard:
     anomaly_overlap: AnomalyOverlap = field(default_factory=AnomalyOverlap)
     latent_smoothness: LatentSmoothness = field(default_factory=LatentSmoothness)
     split: dict[str, Any] = field(default_factory=dict)
+    # How the training rows were drawn from a larger (partitioned) catalog; empty when all rows were used.
+    sample: dict[str, Any] = field(default_factory=dict)
     packages: dict[str, str] = field(default_factory=dict)
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     scaling: str = SCALING
@@ -238,6 +241,7 @@ class ModelCard:
                 anomaly_overlap=AnomalyOverlap.from_dict(d.get("anomaly_overlap")),
                 latent_smoothness=LatentSmoothness.from_dict(d.get("latent_smoothness")),
                 split=dict(d.get("split", {})),
+                sample=dict(d.get("sample", {})),
                 packages=dict(d.get("packages", {})),
                 created=str(d.get("created", "")),
                 scaling=str(d["scaling"]),
@@ -249,9 +253,9 @@ class ModelCard:
 
     def write(self, directory: str | Path) -> Path:
         path = Path(directory) / CARD_NAME
-        tmp = path.with_name(f".{CARD_NAME}.partial")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, default=_json_default) + "\n")
-        tmp.replace(path)
+        with partial_target(path) as tmp:
+            tmp.write_text(json.dumps(self.to_dict(), indent=2, default=_json_default) + "\n")
+            tmp.replace(path)
         return path
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.atomic import partial_target
 from core.bands import PS1, BandSet, get_band_set
 from core.errors import CatalogError, OutputExistsError
 
@@ -31,6 +32,7 @@ METADATA_KEY = b"sedscape"
 def optional_columns(bands: BandSet = PS1) -> tuple[str, ...]:
     """Columns a catalog may carry beyond the required ones."""
     per_band = [f"n_{b}" for b in bands] + [f"qf_{b}" for b in bands] + [f"{b}_obs" for b in bands]
+    per_band += [f"{b}_kron" for b in bands]
     return (
         "ebv",
         *per_band,
@@ -177,7 +179,7 @@ def write_parquet(
     metadata: dict[str, Any] | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Write ``df`` atomically (temp file then rename) with sedscape metadata in the schema.
+    """Write ``df`` atomically (hidden partial file, then rename) with sedscape metadata in the schema.
 
     Refuses to replace an existing file unless ``overwrite=True``; ``metadata`` is merged over
     ``df.attrs['sedscape']``.
@@ -194,10 +196,9 @@ def write_parquet(
     schema_meta = dict(table.schema.metadata or {})
     schema_meta[METADATA_KEY] = json.dumps(meta, default=_json_default).encode()
     table = table.replace_schema_metadata(schema_meta)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(path)
+    with partial_target(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+        tmp.replace(path)
     log.info("wrote %d rows to %s", len(df), path)
     return path
 
@@ -213,6 +214,10 @@ def read_parquet(path: str | Path, columns: list[str] | None = None, rows: int |
     path = Path(path)
     if not path.exists():
         raise CatalogError(f"{path}: no such file")
+    if path.is_dir():  # a HATS catalog: partitions in spatial order (see core.partitioned)
+        from core.partitioned import read_hats_frame
+
+        return read_hats_frame(path, columns, rows=rows)
     if path.stat().st_size == 0:
         raise CatalogError(f"{path}: the file is empty (0 bytes)")
     try:
@@ -242,6 +247,10 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     """The sedscape metadata of a Parquet file without reading its rows."""
     import pyarrow.parquet as pq
 
+    if Path(path).is_dir():
+        from core.partitioned import read_sidecar
+
+        return read_sidecar(path)
     try:
         raw = (pq.read_schema(path).metadata or {}).get(METADATA_KEY)
     except Exception as exc:

@@ -40,3 +40,15 @@ class OfflineError(ArchiveError):
 
 class OutputExistsError(SedscapeError, FileExistsError):
     """Refusing to overwrite an existing file without ``overwrite=True`` / ``--overwrite``."""
+
+
+class ExportCancelled(SedscapeError):
+    """An export was cancelled before it finished; nothing was left behind."""
+
+
+class SampError(SedscapeError):
+    """No SAMP hub is running, or the hub or its clients refused a message."""
+
+
+class PathError(SedscapeError, OSError):
+    """An input cannot be read, or an output cannot be written where it was asked for."""

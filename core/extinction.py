@@ -19,6 +19,14 @@ from core.errors import CatalogError, ConfigError
 
 log = logging.getLogger(__name__)
 
+SFD_RESCALING = 0.86
+"""E(B-V) on the true scale = 0.86 x SFD's (Schlafly & Finkbeiner 2011); the coefficients here take SFD's scale."""
+
+
+def sfd_scale_ebv(true_ebv: float) -> float:
+    """The SFD-scale E(B-V) to deredden with, for a reddening measured on the true scale (e.g. a cluster's)."""
+    return float(true_ebv) / SFD_RESCALING
+
 
 def is_dereddened(df: pd.DataFrame, bands: BandSet = PS1) -> bool:
     """True when ``df`` records a dereddening or already carries ``<band>_obs`` columns."""

@@ -97,6 +97,42 @@ def residual_vs_magnitude(
     return path, stats
 
 
+def residual_vs_colour(
+    table: pd.DataFrame, bands: BandSet, colour: str, path: Path, *, tolerance: float = 0.01, min_count: int = 20
+) -> Path:
+    """Median residual per band vs colour bin (from :func:`core.report.residual_by_colour`), the
+    +-``tolerance`` band shaded, and the stars per bin below; bins under ``min_count`` stars are hollow."""
+    plt = _plt()
+    fig, (ax, axn) = plt.subplots(2, 1, figsize=(7, 5.2), sharex=True, height_ratios=(3, 1))
+    centre = 0.5 * (table["lo"].to_numpy(float) + table["hi"].to_numpy(float))
+    n = table["n"].to_numpy(int)
+    thick = n >= min_count
+    ax.axhspan(-tolerance, tolerance, color="0.88", zorder=0, label=f"±{tolerance:g} mag")
+    ax.axhline(0.0, color="0.5", lw=0.8)
+    colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(bands)))
+    for k, b in enumerate(bands.names):
+        med = table[f"{b}_median"].to_numpy(float)
+        ax.plot(centre, med, color=colours[k], lw=1.0, alpha=0.6)
+        ax.scatter(centre[thick], med[thick], color=colours[k], s=22, label=b, zorder=3)
+        ax.scatter(centre[~thick], med[~thick], facecolors="none", edgecolors=colours[k], s=22, zorder=3)
+    lim = min(0.1, max(0.03, 1.15 * float(np.nanmax(np.abs(table[[f"{b}_median" for b in bands.names]].to_numpy(float))))))
+    ax.set_ylim(-lim, lim)
+    ax.set_ylabel("median m - m' (mag)")
+    ax.set_title(f"Median residual vs {colour} (hollow: fewer than {min_count} stars)")
+    ax.legend(fontsize=7, ncol=len(bands) + 1, loc="upper left")
+    width = float((table["hi"] - table["lo"]).iloc[0]) if len(table) else 0.25
+    axn.bar(centre, n, width=0.9 * width, color=np.where(thick, "0.45", "0.8"))
+    for x, v in zip(centre, n, strict=True):
+        axn.text(x, v, f"{v:,}", ha="center", va="bottom", fontsize=6)
+    axn.set_yscale("log")
+    axn.set_ylabel("stars")
+    axn.set_xlabel(colour)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def colour_pairs(bands: BandSet) -> list[tuple[str, str]]:
     """Adjacent-band colours plus band 0 - band 2 (``g-r, r-i, i-z, z-y, g-i`` for PS1)."""
     names = bands.names

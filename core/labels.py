@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.atomic import partial_target
 from core.errors import CatalogError, ConfigError, OutputExistsError
 
 log = logging.getLogger(__name__)
@@ -205,9 +206,9 @@ class LabelStore:
         if path.exists() and not overwrite:
             raise OutputExistsError(f"{path} exists; pass --overwrite to replace it")
         frame = self.table(label)
-        tmp = path.with_name(f".{path.name}.partial")
-        frame.to_csv(tmp, index=False, quoting=csv.QUOTE_NONNUMERIC)
-        tmp.replace(path)
+        with partial_target(path) as tmp:
+            frame.to_csv(tmp, index=False, quoting=csv.QUOTE_NONNUMERIC)
+            tmp.replace(path)
         return len(frame)
 
     def import_csv(self, path: str | Path, *, label: str | None = None) -> int:

@@ -31,17 +31,22 @@ from core.bands import BandSet
 from core.card import CARD_NAME, ModelCard, catalog_fingerprint, read_card
 from core.errors import ConfigError, OutputExistsError
 from core.models.base import TrainConfig, build_model, scale, unscale
+from core.scored_models import ScoredModel, model_view, scored_models
 from core.scoring import DEFAULT_THRESHOLD, check_bands
 from core.training import split_indices
 
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "COLOUR_BIN_MIN_STARS",
+    "COLOUR_BIN_WIDTH",
+    "MEDIAN_RESIDUAL_TOLERANCE",
     "THRESHOLDS",
     "anomaly_summary",
     "compare_models",
     "compare_variants",
     "otype_table",
+    "residual_by_colour",
     "table1",
     "table2",
     "truth_metrics",
@@ -50,6 +55,47 @@ __all__ = [
 
 THRESHOLDS = (0.01, 0.025, 0.05, 0.1)
 REPORT_FILES = ("report.md", "report.json")
+COLOUR_BIN_WIDTH = 0.25  # mag: residual-vs-colour bins (issue 10's g - i bins)
+COLOUR_BIN_MIN_STARS = 20  # bins with fewer stars are listed but not judged
+MEDIAN_RESIDUAL_TOLERANCE = 0.01  # mag: a systematic residual larger than this in a bin is flagged
+
+
+def residual_colour(bands: BandSet) -> tuple[str, str]:
+    """The colour the residuals are binned by: band 0 - band 2 (g - i for PS1), else first - last band."""
+    names = bands.names
+    return (names[0], names[2]) if len(names) > 2 else (names[0], names[-1])
+
+
+def residual_by_colour(
+    df: pd.DataFrame, bands: BandSet, width: float = COLOUR_BIN_WIDTH, min_count: int = 1
+) -> pd.DataFrame:
+    """Median residual (observed - reconstructed) per band in bins of colour (g - i for PS1).
+
+    Bins have edges at multiples of ``width``; bins with fewer than ``min_count`` stars are left out.
+    Columns: lo, hi, n, ``<band>_median`` per band, and ``within`` (every |median| <= 0.01 mag) for
+    bins with at least :data:`COLOUR_BIN_MIN_STARS` stars (None for thinner bins).
+    """
+    a, b = residual_colour(bands)
+    colour = df[a].to_numpy(float) - df[b].to_numpy(float)
+    res = df[[f"{x}_res" for x in bands.names]].to_numpy(float)
+    ok = np.isfinite(colour)
+    cols = ["lo", "hi", "n", *(f"{x}_median" for x in bands.names), "within"]
+    if not ok.any():
+        return pd.DataFrame(columns=cols)
+    which = np.floor(colour[ok] / width).astype(np.int64)
+    res = res[ok]
+    rows = []
+    for k in np.unique(which):
+        sel = which == k
+        n = int(sel.sum())
+        if n < min_count:
+            continue
+        med = np.nanmedian(res[sel], axis=0)
+        judged = n >= COLOUR_BIN_MIN_STARS
+        rows.append({"lo": round(k * width, 6), "hi": round((k + 1) * width, 6), "n": n,
+                     **{f"{x}_median": float(m) for x, m in zip(bands.names, med, strict=True)},
+                     "within": bool(np.all(np.abs(med) <= MEDIAN_RESIDUAL_TOLERANCE)) if judged else None})
+    return pd.DataFrame(rows, columns=cols)
 
 
 def table1(card: ModelCard) -> pd.DataFrame:
@@ -227,7 +273,8 @@ def compare_variants(df: pd.DataFrame, model_dirs: list[str | Path]) -> tuple[pd
     Per model: Table 2 at 0.05 mag on ``df``'s stars reconstructed by its chosen run (per band and all
     bands), the chosen run's and the mean test loss, run-to-run 10-NN latent agreement, anomaly-list
     Jaccard overlap between runs, and mean latent-smoothness R^2 per truth parameter (from the cards); on
-    a mock sky also the recall and precision of the chosen run's anomaly list against ``true_anomaly``. Notes say whether all models were trained on this catalog with the same split seeds.
+    a mock sky also the recall and precision of the chosen run's anomaly list against ``true_anomaly``.
+    Notes say whether all models were trained on this catalog with the same split seeds.
     """
     from core.scoring import TrainedModel
 
@@ -239,7 +286,7 @@ def compare_variants(df: pd.DataFrame, model_dirs: list[str | Path]) -> tuple[pd
         check_bands(df, bands)
         mags = df[list(bands.names)].to_numpy(np.float64)
         tm = TrainedModel.load(d)
-        res = mags - tm.reconstruct(mags)
+        res = mags - tm.reconstruct(df)
         t2 = _table2(res, bands, (0.05,)).set_index("band")["<= 0.05"]
         ag, ov, sm = card.agreement, card.anomaly_overlap, card.latent_smoothness
         row: dict[str, Any] = {"model": card.model.name, "directory": str(d), "runs": len(card.runs),
@@ -269,6 +316,22 @@ def compare_variants(df: pd.DataFrame, model_dirs: list[str | Path]) -> tuple[pd
     elif not notes["same_split_seeds"]:
         notes["warning"] = "the models' runs used different split seeds, so their test sets differ"
     return pd.DataFrame(rows), notes
+
+
+def _shown_model(models: list[ScoredModel], model_dir: Path, key: str | None) -> ScoredModel | None:
+    """The model a report shows: ``key`` if given, else the one scored from ``model_dir``, else the default."""
+    if key is not None:
+        found = next((m for m in models if m.key == key), None)
+        if found is None:
+            raise ConfigError(f"no model {key!r} in the scored catalog; models: {', '.join(m.key for m in models)}")
+        return found
+    from core.card import card_sha256
+
+    sha = card_sha256(model_dir) if (model_dir / CARD_NAME).exists() else None
+    for m in models:
+        if sha and (m.fingerprint or "").startswith(sha):
+            return m
+    return models[0] if models else None
 
 
 def _histories(model_dir: Path, card: ModelCard) -> list[dict]:
@@ -308,12 +371,25 @@ def write_report(
     compare_epochs: int = 20,
     overwrite: bool = False,
     progress: bool = False,
+    model_key: str | None = None,
+    imputation: dict[str, Any] | None = None,
+    classifier: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``report.md``, ``report.json`` and figures for a scored catalog into ``out_dir``; return the .md path."""
+    """Write ``report.md``, ``report.json`` and figures for a scored catalog into ``out_dir``; return the .md path.
+
+    In a catalog with several models (:mod:`core.scored_models`) the report shows the model ``model_key``,
+    else the one scored from ``model_dir``, else the default; it names that model. ``imputation`` (from
+    :func:`core.imputation.evaluate_imputation`) adds the imputation section; ``classifier`` (the card of a
+    ``sedscape classify train`` directory) adds the frozen-head vs baselines comparison.
+    """
     out_dir = Path(out_dir)
     if out_dir.exists() and any((out_dir / f).exists() for f in REPORT_FILES) and not overwrite:
         raise OutputExistsError(f"{out_dir} already holds a report; pass --overwrite to replace it")
     model_dir = Path(model_dir)
+    all_models = scored_models(scored)
+    shown = _shown_model(all_models, model_dir, model_key)
+    if shown is not None:
+        scored = model_view(scored, shown.key)
     card = read_card(model_dir)
     bands = card.bandset
     check_bands(scored, bands, what="scored catalog")
@@ -349,6 +425,12 @@ def write_report(
     path, res_stats = figures.residual_vs_magnitude(scored, bands, out_dir / "residual_vs_magnitude.png")
     figs["residual_vs_magnitude"] = path.name
     figs["colour_histograms"] = figures.colour_histograms(scored, bands, out_dir / "colour_histograms.png").name
+    by_colour = residual_by_colour(scored, bands)
+    if len(by_colour):
+        figs["residual_vs_colour"] = figures.residual_vs_colour(
+            by_colour, bands, "-".join(residual_colour(bands)), out_dir / "residual_vs_colour.png",
+            tolerance=MEDIAN_RESIDUAL_TOLERANCE, min_count=COLOUR_BIN_MIN_STARS,
+        ).name
     if {"latent_x", "latent_y"} <= set(scored.columns):
         figs["latent_map"] = figures.latent_map(scored, out_dir / "latent_map.png").name
 
@@ -357,6 +439,11 @@ def write_report(
         "model_dir": str(model_dir),
         "model_card": str(model_dir / CARD_NAME),
         "model": card.model.to_dict(),
+        "model_key": shown.key if shown else card.model.name,
+        "model_label": shown.label if shown else card.model.name,
+        "models_in_catalog": [m.key for m in all_models],
+        "imputation": imputation,
+        "classifier": classifier,
         "scoring": scoring,
         "n_stars": int(len(scored)),
         "table1": t1.to_dict(orient="records"),
@@ -369,6 +456,9 @@ def write_report(
         "truth": truth,
         "simbad_otypes": otypes.to_dict(orient="records") if otypes is not None else None,
         "residual_std_by_magnitude": {b: s.to_dict(orient="records") for b, s in res_stats.items()},
+        "residual_by_colour": {"colour": "-".join(residual_colour(bands)), "width": COLOUR_BIN_WIDTH,
+                               "min_stars": COLOUR_BIN_MIN_STARS, "tolerance": MEDIAN_RESIDUAL_TOLERANCE,
+                               "bins": by_colour.to_dict(orient="records")},
         "comparison": comparison.to_dict(orient="records") if comparison is not None else None,
         "comparison_notes": notes,
         "compare_epochs": compare_epochs if names else None,
@@ -387,11 +477,16 @@ def _markdown(s: dict[str, Any], t1: pd.DataFrame, t2: pd.DataFrame, comparison:
               bands: BandSet, variants: pd.DataFrame | None = None) -> str:
     a = s["anomalies"]
     lines = [
-        f"# sedscape evaluation: {s['model']['name']} on {s['n_stars']:,} stars",
+        f"# sedscape evaluation: {s['model_label']} on {s['n_stars']:,} stars",
         "",
-        f"Model directory `{s['model_dir']}`; scored with run {s['scoring'].get('run', '?')}, "
-        f"threshold {a['threshold']} mag. Created {s['created']}.",
+        f"Model `{s['model_key']}` ({s['model']['name']}), directory `{s['model_dir']}`; scored with run "
+        f"{s['scoring'].get('run', '?')}, threshold {a['threshold']} mag. Created {s['created']}.",
         "",
+    ]
+    if len(s.get("models_in_catalog") or []) > 1:
+        lines += [f"The catalog holds {len(s['models_in_catalog'])} models ({', '.join(s['models_in_catalog'])}); "
+                  f"this report shows `{s['model_key']}`.", ""]
+    lines += [
         "## Table 1: losses per run (MSE on magnitudes/10)",
         "",
         "Train loss at the epoch of lowest validation loss; chosen run = lowest validation loss.",
@@ -429,6 +524,7 @@ def _markdown(s: dict[str, Any], t1: pd.DataFrame, t2: pd.DataFrame, comparison:
         + ", ".join(f"{b} {n:,}" for b, n in a["worst_band_counts"].items()) + ".",
         "",
     ]
+    lines += _colour_section(s["residual_by_colour"], bands)
     truth = s.get("truth")
     if truth:
         lines += ["## Anomaly detection against the mock sky's truth", ""]
@@ -460,12 +556,17 @@ def _markdown(s: dict[str, Any], t1: pd.DataFrame, t2: pd.DataFrame, comparison:
                                   .rename(columns={"index": "figure"}).pipe(_variant_header, variants)), ""]
         if (s.get("variant_notes") or {}).get("warning"):
             lines += [f"**Note:** {s['variant_notes']['warning']}.", ""]
+    if s.get("imputation"):
+        lines += _imputation_markdown(s["imputation"])
+    if s.get("classifier"):
+        lines += _classifier_markdown(s["classifier"])
     lines += ["## Figures", ""]
     captions = {
         "loss_curves": "Training (solid) and validation (dashed) loss per epoch (paper Figure 2)",
         "residual_vs_magnitude": "Residual vs observed magnitude with std in 1-mag bins (paper Figure 4)",
         "colour_histograms": "Observed (grey) vs reconstructed (red dashed) colours (paper Figure 7)",
         "latent_map": "Canonical latent space (+x redder, +y brighter), anomalies in blue",
+        "residual_vs_colour": "Median residual per band vs colour, with the +-0.01 mag band and stars per bin",
     }
     for key, name in s["figures"].items():
         lines += [f"![{captions[key]}]({name})", "", f"*{captions[key]}.*", ""]
@@ -477,6 +578,86 @@ def _variant_header(table: pd.DataFrame, variants: pd.DataFrame) -> pd.DataFrame
     table.columns = ["figure", *[f"{m} ({Path(d).name})" for m, d in zip(variants["model"], variants["directory"],
                                                                           strict=True)]]
     return table[table["figure"] != "model"]
+
+
+def _colour_section(rc: dict[str, Any], bands: BandSet) -> list[str]:
+    """Markdown: median residual per band per colour bin, and how many judged bins are within tolerance."""
+    bins = pd.DataFrame(rc["bins"])
+    if bins.empty:
+        return []
+    judged = bins[bins["n"] >= rc["min_stars"]]
+    n_ok = int(judged["within"].astype(bool).sum())
+    meds = [f"{b}_median" for b in bands.names]
+    text = (f"{n_ok} of {len(judged)} {rc['colour']} bins with at least {rc['min_stars']} stars have every band's "
+            f"median residual within +-{rc['tolerance']} mag")
+    if len(judged):
+        vals = judged[meds].to_numpy(float)
+        j, k = np.unravel_index(np.argmax(np.abs(vals)), vals.shape)
+        text += (f"; largest {vals[j, k]:+.4f} mag ({bands.names[k]} at {rc['colour']} "
+                 f"{judged['lo'].iloc[j]:.2f}-{judged['hi'].iloc[j]:.2f})")
+    shown = pd.DataFrame({rc["colour"]: [f"{lo:.2f} to {hi:.2f}" for lo, hi in zip(bins["lo"], bins["hi"], strict=True)],
+                          "n": bins["n"]})
+    for b, m in zip(bands.names, meds, strict=True):
+        shown[b] = [f"{v:+.4f}" for v in bins[m]]
+    shown["within"] = ["–" if w is None or w != w else ("yes" if w else "NO") for w in bins["within"]]
+    return [f"## Median residual vs {rc['colour']}", "",
+            f"Median of observed - reconstructed per band in {rc['width']}-mag bins; bins with fewer than "
+            f"{rc['min_stars']} stars are listed but not judged. {text}.", "",
+            _markdown_table(shown), ""]
+
+
+def _imputation_markdown(imp: dict[str, Any]) -> list[str]:
+    """The imputation section: each band hidden in turn, model vs KNN-on-colours vs stellar locus."""
+    st = imp["settings"]
+    table = pd.DataFrame(imp["rows"])
+    cols = ["class", "band", "n", "model_median", "model_p95", "knn_median", "knn_p95", "locus_median",
+            "locus_p95", "coverage_1sigma"]
+    lines = [
+        "## Imputation: each band hidden in turn",
+        "",
+        f"{st['n_stars']:,} complete stars (at most {st['per_class']:,} per class); error = {st['error']}. "
+        f"Baselines: {st['knn']}; {st['locus']}. |error| in mag: median and 95th percentile; "
+        "coverage_1sigma = share of |error| within the quoted (calibrated) uncertainty, ideally 0.68.",
+        "",
+        _markdown_table(table[[c for c in cols if c in table.columns]], floatfmt=".4f"),
+        "",
+    ]
+    ms = table[table["class"] == "ms"]
+    if len(ms):
+        worst = float(ms["model_median"].max())
+        beats = bool((ms["model_median"] < ms["knn_median"]).all() and
+                     ((ms["model_median"] < ms["locus_median"]) | ms["locus_median"].isna()).all())
+        lines += [f"Main-sequence stars: worst band median |error| {worst:.4f} mag (target <= 0.02: "
+                  f"{'met' if worst <= 0.02 else 'missed'}); better than both baselines in every band: "
+                  f"{'yes' if beats else 'no'}.", ""]
+    return lines
+
+
+def _classifier_markdown(card: dict[str, Any]) -> list[str]:
+    """Per class: ROC-AUC, PR-AUC and precision at the top 1,000 of every method, and where the head loses."""
+    rows = [{"method": m, **r} for m, rs in card["metrics"].items() for r in rs]
+    t = pd.DataFrame(rows)
+    lines = [
+        "## Frozen-encoder classifier against baselines",
+        "",
+        f"Labels: {card.get('labels') or '?'}; encoder {card['encoder']['name']} ({card['encoder']['model_dir']}, "
+        f"run {card['encoder']['run']}); split: {card['split']['n_train']:,} train, {card['split']['n_val']:,} "
+        f"validation, {card['split']['n_test']:,} test stars ({card['split']['method']}). One-vs-rest per class on "
+        "the test stars; precision_ceiling is the best possible precision at the top 1,000 (fewer positives).",
+        "",
+    ]
+    for metric in ("roc_auc", "pr_auc", "precision_top1000"):
+        piv = t.pivot(index="class", columns="method", values=metric).reset_index()
+        if metric == "precision_top1000":
+            ceil = t[t.method == t.method.iloc[0]].set_index("class")["precision_ceiling"]
+            piv["precision_ceiling"] = piv["class"].map(ceil)
+        lines += [f"**{metric}**", "", _markdown_table(piv, floatfmt=".4f"), ""]
+    if "xgboost" in card["metrics"]:
+        head = t[t.method == "frozen_head"].set_index("class")["roc_auc"]
+        xgb = t[t.method == "xgboost"].set_index("class")["roc_auc"]
+        wins = [f"{c} ({xgb[c]:.4f} vs {head[c]:.4f})" for c in head.index if xgb[c] > head[c]]
+        lines += ["XGBoost has the higher ROC-AUC for: " + (", ".join(wins) if wins else "no class") + ".", ""]
+    return lines
 
 
 def _json_default(obj: Any) -> Any:

@@ -18,9 +18,9 @@ import pandas as pd
 from core.bands import BandSet
 from core.card import CARD_NAME, ModelCard, card_sha256, read_card
 from core.catalog import band_set_of, bandset_to_meta, read_parquet
-from core.errors import BandMismatchError, CatalogError, ModelError
+from core.errors import BandMismatchError, CatalogError, ConfigError, ModelError
 from core.latent import Rotation
-from core.models.base import Autoencoder, model_class, scale, unscale
+from core.models.base import Autoencoder, model_class, unscale
 from core.training import STATE_TABLE_NAME
 
 log = logging.getLogger(__name__)
@@ -129,9 +129,22 @@ class TrainedModel:
                 )
         return mags
 
+    def features(self, mags: np.ndarray, errs: np.ndarray | None = None) -> np.ndarray:
+        """The model's input array (scaled magnitudes, or more for models that read errors and masks)."""
+        return type(self.model).features(mags, errs if self.model.uses_errors else None)
+
+    def _features(self, df_or_mags: pd.DataFrame | np.ndarray) -> np.ndarray:
+        errs = None
+        if self.model.uses_errors and isinstance(df_or_mags, pd.DataFrame):
+            missing = [c for c in self.bands.err_columns if c not in df_or_mags.columns]
+            if missing:
+                raise CatalogError(f"the {self.name} model reads photometric errors; the catalog lacks {missing}")
+            errs = df_or_mags[list(self.bands.err_columns)].to_numpy(dtype=np.float64)
+        return self.features(self._mags(df_or_mags), errs)
+
     def encode(self, df_or_mags: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Magnitudes -> canonical latent coordinates (N, 2)."""
-        return self.rotation.apply(self.model.encode(scale(self._mags(df_or_mags))))
+        return self.rotation.apply(self.model.encode(self._features(df_or_mags)))
 
     def decode_latent(self, xy: np.ndarray) -> np.ndarray:
         """Canonical latent coordinates (N, 2) -> reconstructed magnitudes (N, n_bands).
@@ -162,7 +175,7 @@ class TrainedModel:
 
     def reconstruct(self, df_or_mags: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Magnitudes -> reconstructed magnitudes (N, n_bands), through the full autoencoder."""
-        return unscale(self.model.reconstruct(scale(self._mags(df_or_mags))))
+        return unscale(self.model.reconstruct(self._features(df_or_mags)))
 
 
 def check_bands(df: pd.DataFrame, bands: BandSet, what: str = "catalog") -> None:
@@ -199,6 +212,26 @@ def _check_complete(df: pd.DataFrame, bands: BandSet) -> None:
         )
 
 
+def _warn_if_not_dereddened(df: pd.DataFrame, bands: BandSet) -> None:
+    """Models are trained on dereddened magnitudes; say so when the catalog's metadata says it is not."""
+    from core.extinction import is_dereddened
+
+    if is_dereddened(df, bands):
+        return
+    meta = df.attrs.get("sedscape", {})
+    if "dereddened" in meta:
+        why = f"its metadata has 'dereddened': {meta['dereddened']!r}"
+        if meta.get("dereddening_skipped"):
+            why += f" ('dereddening_skipped': {meta['dereddening_skipped']!r})"
+    else:
+        why = "its metadata has no 'dereddened' entry (it did not come through `sedscape ingest`)"
+    log.warning(
+        "the catalog was not dereddened: %s; residuals then include interstellar reddening "
+        "(ingest it with E(B-V): `sedscape ingest FILE --ebv sfd` or an ebv column)",
+        why,
+    )
+
+
 def score_catalog(
     df: pd.DataFrame,
     model: TrainedModel,
@@ -206,25 +239,44 @@ def score_catalog(
     threshold: float = DEFAULT_THRESHOLD,
     chunk_size: int = 500_000,
     progress: bool = True,
+    key: str | None = None,
+    as_default: bool | None = None,
 ) -> pd.DataFrame:
-    """A copy of ``df`` with :func:`scored_columns` added; metadata records the model and threshold."""
+    """A copy of ``df`` with :func:`scored_columns` added; metadata records the model and threshold.
+
+    Several models can share one catalog (:mod:`core.scored_models`): the model's columns go under
+    ``key`` (default: its name, ``masked-ae`` -> ``masked_ae``), other models' columns are untouched. The
+    first model scored into a catalog (or ``as_default=True``) owns the bare column names; later ones are
+    prefixed ``<key>__``. Models with an embedding also write ``emb_00 ...``.
+    """
+    from core.scored_models import add_model_columns, embedding_columns, model_key
     if not threshold > 0:
         raise CatalogError(f"threshold must be a positive magnitude, got {threshold}")
+    if int(chunk_size) != chunk_size or chunk_size < 1:
+        raise ConfigError(f"chunk_size must be a whole number of stars >= 1, got {chunk_size!r}")
+    chunk_size = int(chunk_size)
+    if len(df) == 0:
+        raise CatalogError("the catalog has no rows; there is nothing to score")
     bands = model.bands
     check_bands(df, bands)
     _check_complete(df, bands)
+    _warn_if_not_dereddened(df, bands)
     mags = df[list(bands.names)].to_numpy(dtype=np.float64)
     errs = df[list(bands.err_columns)].to_numpy(dtype=np.float64)
     n = len(df)
-    latent = np.empty((n, 2), dtype=np.float64)
-    rec = np.empty((n, len(bands)), dtype=np.float64)
-    starts = range(0, n, max(1, int(chunk_size)))
+    latent = np.full((n, 2), np.nan, dtype=np.float64)
+    rec = np.full((n, len(bands)), np.nan, dtype=np.float64)
+    n_emb = int(getattr(model.model, "embedding_dim", 0))
+    emb = np.empty((n, n_emb), dtype=np.float32)
+    starts = range(0, n, chunk_size)
     from tqdm.auto import tqdm
 
     with tqdm(total=n, unit="star", desc="scoring", disable=not progress) as bar:
         for s in starts:
-            chunk = scale(mags[s : s + chunk_size])
-            if hasattr(model.model, "score"):  # latent and reconstruction in one pass
+            chunk = model.features(mags[s : s + chunk_size], errs[s : s + chunk_size])
+            if n_emb:  # latent, reconstruction and embedding in one pass
+                z, r, emb[s : s + chunk_size] = model.model.score_with_embedding(chunk)
+            elif hasattr(model.model, "score"):  # latent and reconstruction in one pass
                 z, r = model.model.score(chunk)
             else:
                 z, r = model.model.encode(chunk), model.model.reconstruct(chunk)
@@ -235,41 +287,50 @@ def score_catalog(
     abs_res = np.abs(res)
     with np.errstate(divide="ignore", invalid="ignore"):
         sigma = np.where(errs > 0, abs_res / errs, np.inf)
-    out = df.copy()
-    already = [c for c in scored_columns(bands) if c in out.columns]
-    if already:
-        log.info("replacing existing scored columns %s", already)
-    out["latent_x"] = latent[:, 0].astype(np.float32)
-    out["latent_y"] = latent[:, 1].astype(np.float32)
+    cols: dict[str, object] = {"latent_x": latent[:, 0].astype(np.float32), "latent_y": latent[:, 1].astype(np.float32)}
     for k, b in enumerate(bands.names):
-        out[f"{b}_rec"] = rec[:, k].astype(np.float32)
+        cols[f"{b}_rec"] = rec[:, k].astype(np.float32)
     for k, b in enumerate(bands.names):
-        out[f"{b}_res"] = res[:, k].astype(np.float32)
-    out["max_abs_res"] = abs_res.max(axis=1).astype(np.float32)
-    out["max_abs_res_sigma"] = sigma.max(axis=1).astype(np.float32)
-    out["res_band"] = pd.Categorical.from_codes(abs_res.argmax(axis=1), categories=list(bands.names))
-    out["anomaly"] = flag_anomalies(out, bands, threshold)
+        cols[f"{b}_res"] = res[:, k].astype(np.float32)
+    cols["max_abs_res"] = abs_res.max(axis=1).astype(np.float32)
+    cols["max_abs_res_sigma"] = sigma.max(axis=1).astype(np.float32)
+    cols["res_band"] = pd.Categorical.from_codes(abs_res.argmax(axis=1), categories=list(bands.names))
+    cols["anomaly"] = (abs_res > threshold).any(axis=1)  # as flag_anomalies
+    for k, c in enumerate(embedding_columns(n_emb)):
+        cols[c] = emb[:, k]
+    key = model_key(key or model.name)
     meta = dict(df.attrs.get("sedscape", {}))
     meta.update(bandset_to_meta(bands))
-    meta["scoring"] = {
+    scoring = {
         "model_dir": str(model.model_dir) if model.model_dir else None,
         "model_card": str(model.model_dir / CARD_NAME) if model.model_dir else None,
         "model_card_sha256": card_sha256(model.model_dir) if model.model_dir else None,
         "model": model.name,
         "run": model.run,
         "threshold": float(threshold),
-        "n_anomalies": int(out["anomaly"].sum()),
+        "n_anomalies": int(cols["anomaly"].sum()),
         "n_rows": int(n),
         "scored_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    meta["model"] = {
+    model_meta = {"name": model.name, "dir": scoring["model_dir"], "run": model.run, "fingerprint": model.fingerprint}
+    entry = {
         "name": model.name,
-        "dir": meta["scoring"]["model_dir"],
         "run": model.run,
+        "model_dir": scoring["model_dir"],
         "fingerprint": model.fingerprint,
+        "threshold": float(threshold),
+        "n_anomalies": scoring["n_anomalies"],
+        "bands": list(bands.names),
+        "embedding_dim": n_emb,
+        "scoring": scoring,
+        "model": model_meta,
+        "card": model.card.to_dict() if model.card is not None else None,
     }
-    out.attrs["sedscape"] = meta
-    log.info("scored %d stars: %d anomalous at |residual| > %g mag", n, meta["scoring"]["n_anomalies"], threshold)
+    src = df.copy(deep=False)
+    src.attrs = {**df.attrs, "sedscape": meta}
+    out = add_model_columns(src, cols, key, entry, as_default=as_default)
+    log.info("scored %d stars with %s (key %s): %d anomalous at |residual| > %g mag",
+             n, model.name, key, scoring["n_anomalies"], threshold)
     return out
 
 
@@ -287,10 +348,20 @@ def anomaly_mask(residuals: np.ndarray, threshold: float) -> np.ndarray:
     return (np.abs(residuals) > threshold).any(axis=1)
 
 
-def load_scored(path: str | Path, rows: int | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+def load_scored(
+    path: str | Path, rows: int | None = None, columns: list[str] | None = None, model: str | None = None
+) -> pd.DataFrame:
     """Read a scored catalog written by ``sedscape score`` (or its first ``rows``, or only ``columns``,
-    which must include the scored ones); raise :class:`CatalogError` if columns are missing."""
+    which must include the scored ones); raise :class:`CatalogError` if columns are missing.
+
+    ``model`` (a key of :func:`core.scored_models.scored_models`) returns that model's single-model view
+    (:func:`core.scored_models.model_view`): its columns under the bare names.
+    """
     df = read_parquet(path, columns=columns, rows=rows)
+    if model is not None:
+        from core.scored_models import model_view
+
+        df = model_view(df, model)
     bands = band_set_of(df)
     missing = [c for c in scored_columns(bands) if c not in df.columns]
     if missing:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.atomic import partial_path, remove_stale_partials
 from core.bands import PS1, BandSet
 from core.card import (
     CARD_NAME,
@@ -38,7 +39,15 @@ from core.card import (
 from core.catalog import validate_catalog
 from core.errors import CatalogError, OutputExistsError
 from core.latent import TRUTH_PARAMETERS, Rotation, agreement_matrix, canonical_rotation, jaccard, knn_r2
-from core.models.base import Autoencoder, EpochCallback, History, TrainConfig, build_model, scale, unscale
+from core.models.base import (
+    Autoencoder,
+    EpochCallback,
+    History,
+    TrainConfig,
+    build_model,
+    model_class,
+    unscale,
+)
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +196,8 @@ def _prepare_out_dir(out_dir: Path, overwrite: bool) -> Path:
                 f"{out_dir} is not a sedscape model directory (no {CARD_NAME}); refusing to replace it "
                 "even with --overwrite"
             )
-    staging = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
+    remove_stale_partials(out_dir)  # left by a run that was killed outright
+    staging = partial_path(out_dir)
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
@@ -221,6 +231,7 @@ def train_runs(
     agreement_k: int = 10,
     agreement_sample: int = 20_000,
     rotation_sample: int = 200_000,
+    sample_info: dict | None = None,
     smoothness_sample: int = 20_000,
     smoothness_k: int = 10,
 ) -> TrainingResult:
@@ -228,25 +239,32 @@ def train_runs(
 
     ``on_epoch(epoch, loss, val_loss)`` is passed to every fit; ``on_run(RunRecord)`` is called as
     each run finishes. Rotations are fitted on a seeded sample of up to ``rotation_sample`` stars;
-    agreement on the first ``agreement_sample`` of them. Every run flags the whole catalog at the
-    default anomaly threshold for the anomaly-list overlap; when ``df`` has truth columns
+    agreement on the first ``agreement_sample`` of them. ``sample_info`` describes how ``df`` was drawn
+    from a larger catalog (recorded in the card). Every run flags the whole catalog at the default
+    anomaly threshold for the anomaly-list overlap; when ``df`` has truth columns
     (:data:`core.latent.TRUTH_PARAMETERS`) each run's latent smoothness is measured on up to
     ``smoothness_sample`` training-split and as many test-split stars.
     """
     from core.scoring import DEFAULT_THRESHOLD, anomaly_mask
 
-    config = config or TrainConfig(seed=seed)
+    cls = model_class(model)
+    config = config or replace(cls.default_config(), seed=seed)
     if runs < 1:
         raise CatalogError(f"runs must be at least 1, got {runs}")
-    validate_catalog(df, bands, source=str(source or "training catalog"), require_complete=True)
+    # Models that see a presence mask (masked-ae) train on stars with missing bands too.
+    validate_catalog(df, bands, source=str(source or "training catalog"), require_complete=not cls.accepts_missing)
     if len(df) < MIN_ROWS:
         raise CatalogError(f"{source or 'training catalog'}: {len(df)} rows; need at least {MIN_ROWS} to split and train")
     mags = df[list(bands.names)].to_numpy(dtype=np.float64)
-    x = scale(mags)
+    errs = df[list(bands.err_columns)].to_numpy(dtype=np.float64) if cls.uses_errors else None
+    x = cls.features(mags, errs)
+    options = cls.build_options(bands)
 
     staging = _prepare_out_dir(Path(out_dir), overwrite) if out_dir is not None else None
     rng = np.random.default_rng(seed)
-    sample = rng.permutation(len(df))[: min(rotation_sample, len(df))]
+    complete = np.flatnonzero(np.isfinite(mags).all(axis=1)) if cls.accepts_missing else np.arange(len(df))
+    # Rotations need every band's colour, so they are fitted on complete stars.
+    sample = complete[rng.permutation(len(complete))[: min(rotation_sample, len(complete))]]
     agree_rows = sample[: min(agreement_sample, len(sample))]
 
     params = [p for p in TRUTH_PARAMETERS if p in df.columns]
@@ -265,9 +283,10 @@ def train_runs(
             tr, va, te = split_indices(len(df), split_seed)
             log.info("run %d/%d: %d train, %d validation, %d test stars (random_state=%d)",
                      r, runs, len(tr), len(va), len(te), split_seed)
-            ae = build_model(model, n_bands=len(bands), seed=model_seed)
+            ae = build_model(model, n_bands=len(bands), seed=model_seed, **options)
             t0 = time.perf_counter()
             history = ae.fit(x[tr], x[va], replace(config, seed=model_seed), progress=progress, on_epoch=on_epoch)
+            ae.calibrate(x[va])
             seconds = time.perf_counter() - t0
             train_loss, val_loss, test_loss = _losses(ae, history, x[tr], x[va], x[te])
             z_all, rec_all = _latent_and_reconstruction(ae, x)
@@ -341,6 +360,8 @@ def train_runs(
                 "seeds": [rec.split_seed for rec in records],
             },
             packages=package_versions(),
+            sample=dict(sample_info or {}),
+            scaling=cls.scaling,
         )
         if staging is not None:
             card.write(staging)

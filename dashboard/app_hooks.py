@@ -22,5 +22,8 @@ def on_server_loaded(server_context) -> None:
         logger.addHandler(handler)
         logger.propagate = False
     hv.extension("bokeh", logo=False)
+    from dashboard.downloads import ensure_routes
+
+    ensure_routes()  # exports download over plain HTTP (also without --plugins dashboard.downloads)
 
     threading.Thread(target=warm_cache, args=(_ARGV, warm_up_page, warm_limits), daemon=True, name="sedscape-load").start()

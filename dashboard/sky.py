@@ -30,8 +30,10 @@ from core import (
     ModelError,
     SedscapeError,
     TrainedModel,
-    absolute_magnitude,
+    absolute_first_band,
     band_set_of,
+    colour_name,
+    column_names,
     load_scored,
     read_card,
     read_metadata,
@@ -92,18 +94,16 @@ class SkyData:
         log.info("read the %d export-only columns in %.1f s", len(self.export_columns), time.perf_counter() - t0)
         return rest
 
-    def full_rows(self, index: np.ndarray) -> pd.DataFrame:
-        """Every column of the catalog for the rows ``index`` (in the file's column order)."""
-        index = np.asarray(index, dtype=np.int64)
-        rows = self.df.iloc[index]
-        if not self.export_columns:
-            return rows.copy()
-        self.start_export_load()
-        rest = self._export_future.result().iloc[index]
-        rest.index = rows.index
-        out = pd.concat([rows, rest], axis=1)
-        order = [c for c in self.column_order if c in out]
-        return out[order + [c for c in out.columns if c not in order]]
+    def column_source(self) -> dict[str, pd.Series]:
+        """Every column of the catalog file, full length and in the file's order, for exports to take
+        rows from a chunk at a time (no rows are copied here; waits for the export-only columns)."""
+        cols = {c: self.df[c] for c in self.df.columns}
+        if self.export_columns:
+            self.start_export_load()
+            rest = self._export_future.result()
+            cols.update({c: rest[c] for c in rest.columns})
+        order = [c for c in self.column_order if c in cols]
+        return {c: cols[c] for c in order + [c for c in cols if c not in order]}
 
     def start_model_load(self) -> None:
         """Start loading the decoder in the background (idempotent)."""
@@ -225,10 +225,6 @@ def robust_range(values: np.ndarray, quantile: float = 0.0005, pad: float = 0.05
     return float(lo - pad * span), float(hi + pad * span)
 
 
-def colour_name(a: str, b: str) -> str:
-    return f"{a}_{b}"
-
-
 def plotting_frame(df: pd.DataFrame, bands: BandSet) -> pd.DataFrame:
     """Float32 columns the views aggregate: latent, magnitudes, colours (observed and reconstructed), M_g."""
     names = bands.names
@@ -256,20 +252,6 @@ def plotting_frame(df: pd.DataFrame, bands: BandSet) -> pd.DataFrame:
     return pd.DataFrame(out, index=pd.RangeIndex(len(df)), copy=False)  # no copy into one 2-D block
 
 
-def absolute_first_band(df: pd.DataFrame, band: str = "g") -> np.ndarray | None:
-    """``abs_g`` when the catalog has it; else the absolute magnitude from the parallax (``core.absolute_magnitude``).
-
-    Stars without a usable parallax get NaN, so the H-R diagram shows only the Gaia subset; None when no star has one.
-    """
-    if "abs_g" in df:
-        return df["abs_g"].to_numpy(np.float32)
-    if "parallax" not in df:
-        return None
-    err = df["parallax_error"].to_numpy(np.float64) if "parallax_error" in df else None
-    out = absolute_magnitude(df[band].to_numpy(np.float64), df["parallax"].to_numpy(np.float64), err)
-    return out.astype(np.float32) if np.isfinite(out).any() else None
-
-
 def page_columns(columns: Sequence[str], bands: BandSet) -> list[str]:
     """The catalog columns the views, hover, table, presets and SEDs read (in file order); the others
     (flags, extinction, truth details, raw magnitudes...) only go into exports and load later."""
@@ -282,10 +264,8 @@ def page_columns(columns: Sequence[str], bands: BandSet) -> list[str]:
 def catalog_columns(path: Path) -> tuple[tuple[str, ...], list[str] | None]:
     """The catalog file's columns in order, and those the page reads first (None if the schema cannot be
     read: the full read then says what is wrong)."""
-    import pyarrow.parquet as pq
-
     try:
-        names = pq.read_schema(path).names
+        names = column_names(path)  # a Parquet file or a HATS catalog directory
         meta = pd.DataFrame()
         meta.attrs["sedscape"] = read_metadata(path)
     except Exception:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,13 +17,14 @@ import pandas as pd
 import param
 from panel.io import hold
 
-from core import DEFAULT_THRESHOLD
-from dashboard import export
+from core import DEFAULT_THRESHOLD, PRESET_FIELDS, ExportOptions, ExportTask, selection_export, selection_mask
 from dashboard.plots import ColourBy, ViewSpec, colour_options, symmetric_clim, view_specs
-from dashboard.selection import PRESET_FIELDS, box_mask, cone_mask, polygon_mask
 from dashboard.sky import NO_CATEGORY, SkyData
 
 log = logging.getLogger(__name__)
+
+# A selection of at most this many obj_ids keeps them in its provenance, so that it can be reproduced.
+OBJ_IDS_KEPT = 10_000
 
 
 class AppState(param.Parameterized):
@@ -100,13 +102,12 @@ class AppState(param.Parameterized):
         return values, None, (symmetric_clim(values) if colour.symmetric else self.sky.colour_range(colour.column))
 
     # ----- making selections ----------------------------------------------------------------------
-    def _view_xy(self, view: str) -> tuple[str, str, np.ndarray, np.ndarray]:
+    def _view_axes(self, view: str) -> tuple[str, str]:
         try:
             spec = self._specs[view]
         except KeyError:
             raise ValueError(f"unknown view {view!r}; views: {', '.join(self._specs)}") from None
-        x, y = spec.columns(self.show)
-        return x, y, self.sky.frame[x].to_numpy(), self.sky.frame[y].to_numpy()
+        return spec.columns(self.show)
 
     def set_selection(self, mask_or_index: np.ndarray | None, geometry: dict[str, Any] | None) -> None:
         """Replace the selection (a boolean mask or row indices) and record how it was made."""
@@ -125,25 +126,25 @@ class AppState(param.Parameterized):
             time.perf_counter() - t0,
         )
 
+    def select_geometry(self, geometry: dict[str, Any]) -> int:
+        """Select the stars a geometry describes (``core.selection``, as ``sedscape export --selection`` does)."""
+        mask = selection_mask(self.sky.df, geometry, self.sky.bands, coordinates=self.sky.frame)
+        self.set_selection(mask, geometry)
+        return int(mask.sum())
+
     def select_polygon(self, view: str, vertices: np.ndarray) -> int:
         """Select the stars inside a lasso polygon drawn on ``view`` (data coordinates); returns the count."""
-        x, y, xs, ys = self._view_xy(view)
-        poly = np.asarray(vertices, dtype=float)
-        mask = polygon_mask(xs, ys, poly)
-        self.set_selection(mask, {"kind": "lasso", "view": view, "x": x, "y": y, "vertices": poly.round(6).tolist()})
-        return int(mask.sum())
+        x, y = self._view_axes(view)
+        poly = np.asarray(vertices, dtype=float).round(6)
+        return self.select_geometry({"kind": "lasso", "view": view, "x": x, "y": y, "vertices": poly.tolist()})
 
     def select_box(self, view: str, bounds: tuple[float, float, float, float]) -> int:
         """Select the stars inside ``(left, bottom, right, top)`` on ``view``."""
-        x, y, xs, ys = self._view_xy(view)
-        mask = box_mask(xs, ys, bounds)
-        self.set_selection(mask, {"kind": "box", "view": view, "x": x, "y": y, "bounds": [float(v) for v in bounds]})
-        return int(mask.sum())
+        x, y = self._view_axes(view)
+        return self.select_geometry({"kind": "box", "view": view, "x": x, "y": y, "bounds": [float(v) for v in bounds]})
 
     def select_anomalies(self) -> int:
-        mask = self.anomaly_mask()
-        self.set_selection(mask, {"kind": "preset", "preset": "anomalies", "threshold": self.threshold})
-        return int(mask.sum())
+        return self.select_geometry({"kind": "preset", "preset": "anomalies", "threshold": self.threshold})
 
     def categories(self) -> list[str]:
         """SIMBAD categories present in the catalog (stars without one are not a category)."""
@@ -154,9 +155,8 @@ class AppState(param.Parameterized):
             raise ValueError("this catalog has no SIMBAD category column")
         if category not in self._category_names:
             raise ValueError(f"no star has SIMBAD category {category!r}; categories: {', '.join(self.categories())}")
-        mask = self._category_codes == self._category_names.index(category)
-        self.set_selection(mask, {"kind": "preset", "preset": "simbad", "column": self._category_col, "value": category})
-        return int(mask.sum())
+        return self.select_geometry({"kind": "preset", "preset": "simbad", "column": self._category_col,
+                                     "value": category})  # fmt: skip
 
     def select_field(self, name: str) -> int:
         """Stars within the paper's radius of a globular cluster or Leo II (``"all clusters"`` for all)."""
@@ -164,12 +164,17 @@ class AppState(param.Parameterized):
         unknown = [n for n in names if n not in PRESET_FIELDS]
         if unknown:
             raise ValueError(f"unknown field {unknown[0]!r}; known: {', '.join(PRESET_FIELDS)}")
-        ra, dec = self.sky.df["ra"].to_numpy(float), self.sky.df["dec"].to_numpy(float)
-        mask = np.zeros(self.sky.n, dtype=bool)
-        for n in names:
-            mask |= cone_mask(ra, dec, *PRESET_FIELDS[n])
-        fields = {n: PRESET_FIELDS[n] for n in names}
-        self.set_selection(mask, {"kind": "preset", "preset": "field", "fields": fields})
+        fields = {n: list(PRESET_FIELDS[n]) for n in names}
+        return self.select_geometry({"kind": "preset", "preset": "field", "fields": fields})
+
+    def select_obj_ids(self, obj_ids: np.ndarray, source: str, **details: Any) -> int:
+        """Select the stars with these obj_ids (e.g. rows picked in TOPCAT and sent back over SAMP)."""
+        ids = np.unique(np.asarray(obj_ids, dtype=np.int64))
+        geometry: dict[str, Any] = {"kind": "obj_ids", "source": source, "n": int(ids.size), **details}
+        if ids.size <= OBJ_IDS_KEPT:
+            geometry["obj_ids"] = ids.tolist()
+        mask = self.sky.df["obj_id"].isin(ids).to_numpy()
+        self.set_selection(mask, geometry)
         return int(mask.sum())
 
     def clear_selection(self) -> None:
@@ -250,15 +255,18 @@ class AppState(param.Parameterized):
         xy = np.asarray([self.probe], dtype=np.float64)
         return np.asarray(self.sky.model.decode_latent(xy), dtype=float)[0]
 
-    def provenance(self) -> dict[str, Any]:
-        """What an export records: catalog and model, threshold, colour-by, and the selection geometry."""
-        prov = self.sky.provenance()
-        prov.update(threshold=self.threshold, magnitudes_shown=self.show, selection=self.geometry,
-                    n_selected=self.n_selected)  # fmt: skip
-        return prov
+    def prepare_export(self, options: ExportOptions) -> Callable[[], ExportTask]:
+        """A function making the export of this moment's selection, geometry and threshold (captured now):
+        call it on a worker thread, since it may wait for the export-only columns to load. The rows are
+        the selected stars in catalog order, with the chosen columns and the provenance."""
+        index = self.selection if self.selection is not None else np.zeros(0, dtype=np.int64)
+        geometry, threshold, show, sky = self.geometry, self.threshold, self.show, self.sky
 
-    def export_csv(self) -> str:
-        """The selected stars with every catalog and model column, as ECSV text with provenance."""
-        rows = self.sky.full_rows(self.selection if self.selection is not None else np.zeros(0, dtype=np.int64))
-        rows["anomaly_at_threshold"] = self.anomaly_mask()[self.selection] if self.n_selected else []
-        return export.to_ecsv(rows, self.provenance())
+        def make() -> ExportTask:
+            return selection_export(
+                sky.column_source(), index, bands=sky.bands, meta=sky.meta, catalog=sky.catalog_path,
+                geometry=geometry, threshold=threshold, options=options, model_dir=sky.model_dir,
+                model_card=sky.model_card, made_by="sedscape dashboard", magnitudes_shown=show,
+            )  # fmt: skip
+
+        return make

@@ -5,7 +5,6 @@ and turns plot functions into live plots. Views never talk to each other, only t
 from __future__ import annotations
 
 import base64
-import io
 import logging
 
 import holoviews as hv
@@ -16,8 +15,9 @@ import param
 from bokeh.document import Document
 from panel.viewable import Viewer
 
+from core import PRESET_FIELDS
 from dashboard import plots
-from dashboard.selection import PRESET_FIELDS
+from dashboard.export_view import ExportPanel
 from dashboard.sky import NO_CATEGORY, SkyData
 from dashboard.state import AppState
 
@@ -27,7 +27,7 @@ INSPECT_MAX = 2500
 HOVER_CHUNK = 65_536  # stars tested at a time when looking for the hover layer's stars in view
 N_SED = 5
 N_CUTOUTS = 4
-TABLE_MAX = 10_000  # rows sent to the browser table; the CSV export always has the whole selection
+TABLE_MAX = 10_000  # rows sent to the browser table; an export always has the whole selection
 DENSITY = plots.ColourBy("stars per pixel", None, "count", cmap="Blues")
 PRESET_NONE = "choose a preset..."
 PRESET_ANOMALIES = "anomalies above the threshold"
@@ -159,7 +159,7 @@ class ScatterView(Viewer):
 
 
 class Controls(Viewer):
-    """Colour-by, threshold with live anomaly count, observed/reconstructed, presets, clear and export."""
+    """Colour-by, threshold with live anomaly count, observed/reconstructed, presets, clear, export and SAMP."""
 
     state = param.ClassSelector(class_=AppState)
 
@@ -175,10 +175,7 @@ class Controls(Viewer):
         self._clear.on_click(lambda _: st.clear_selection())
         self._threshold_count = pn.pane.Markdown(self._count_text(), css_classes=["threshold-count"])
         st.param.watch(lambda _: setattr(self._threshold_count, "object", self._count_text()), "threshold")
-        self._download = pn.widgets.FileDownload(
-            callback=self._export, filename="sedscape_selection.csv", color="primary",
-            label="Download selection (CSV)", embed=False,
-        )  # fmt: skip
+        self.export = ExportPanel(state=st)
 
     def _apply_preset(self, event) -> None:
         value = event.new
@@ -191,9 +188,6 @@ class Controls(Viewer):
         elif value.startswith("field: "):
             self.state.select_field(value.removeprefix("field: "))
         self._preset.value = PRESET_NONE
-
-    def _export(self) -> io.StringIO:
-        return io.StringIO(self.state.export_csv())
 
     def _count_text(self) -> str:
         s = self.state.summary()
@@ -210,7 +204,7 @@ class Controls(Viewer):
             pn.widgets.RadioButtonGroup.from_param(st.param.show, label="Linked views show"),
             self._preset,
             self._clear,
-            self._download,
+            self.export,
             sizing_mode="stretch_width",
         )
 
@@ -260,7 +254,7 @@ class SelectionSummary(Viewer):
             f"anomalies in selection: **{s['selected_anomalies']:,}** "
             f"({100 * s['selected_anomaly_fraction']:.2f}%); catalog: {s['n_anomalies']:,} of {s['n_total']:,} "
             f"({100 * s['anomaly_fraction']:.2f}%)"
-            + (f"\n\nThe table lists the {TABLE_MAX:,} most anomalous; the CSV download has all {s['n_selected']:,}."
+            + (f"\n\nThe table lists the {TABLE_MAX:,} most anomalous; an export has all {s['n_selected']:,}."
                if s["n_selected"] > TABLE_MAX else "")
         )  # fmt: skip
 
@@ -434,6 +428,9 @@ class Dashboard(Viewer):
         self.views = {key: ScatterView(state=st, view=key) for key in st.specs}
         linked = [self.views[k] for k in st.specs if k != "latent"]
         summary = SelectionSummary(state=st)
+        controls = Controls(state=st)
+        # Clicking a star in the table points SAMP sky viewers (Aladin) at it.
+        summary.table.on_click(controls.export.on_table_click(summary.table))
         # Only the tab on screen is rendered, so cutouts are fetched once their tab is opened. The summary
         # and table stay outside the tabs: they change with every selection, and a pane updated while its
         # tab is hidden comes back with stylesheets pointing at Panel's CDN (Panel 1.9).
@@ -446,7 +443,7 @@ class Dashboard(Viewer):
         self._layout = pn.Column(
             pn.pane.Markdown(f"## sedscape: {header_text(st)}", css_classes=["sedscape-header"]),
             pn.Row(
-                pn.Column(Controls(state=st), summary.text, width=300),
+                pn.Column(controls, summary.text, width=300),
                 pn.Column(self.views["latent"], height=720, sizing_mode="stretch_width"),
                 pn.GridBox(*linked, ncols=2, sizing_mode="stretch_width", height=720),
             ),

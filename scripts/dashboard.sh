@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh
 export TF_CPP_MIN_LOG_LEVEL=2
 .venv/bin/sedscape prepare-default
-exec .venv/bin/panel serve dashboard --port "${PORT:-5006}" --address "${ADDRESS:-127.0.0.1}" "$@"
+exec .venv/bin/panel serve dashboard --plugins dashboard.downloads --port "${PORT:-5006}" --address "${ADDRESS:-127.0.0.1}" "$@"

@@ -1,11 +1,15 @@
-"""SIMBAD object types grouped into the paper's categories (Hutchinson et al. 2025, Fig. 11 and 17).
+"""SIMBAD object types grouped into readable categories: the paper's phases (Hutchinson et al. 2025, Fig. 11
+and 17) and, for labels without a phase, the families of SIMBAD's object-type hierarchy.
 
-The paper groups SIMBAD labels into Compact Object, Main Sequence, He Core, RGB and Post-RGB; we add
-Binary, Variable (variability without an evolutionary phase), Non-stellar (what the paper discarded)
-and Other (stars whose label says nothing about their phase, e.g. ``*`` or ``PM*``). SIMBAD writes an
-object type either as a short code (``WD*``) or a long name (``WhiteDwarf``); candidates end in ``?``
-(``WD?``) or ``_Candidate``. Codes follow the SIMBAD object-type list (2020 revision), with the older
-long names kept as aliases.
+The paper groups SIMBAD labels into Compact Object, Main Sequence, He Core, RGB and Post-RGB. Most SIMBAD
+matches of faint high-latitude stars carry no phase, so those are split the way SIMBAD's own hierarchy
+(2020 revision) splits its "Star" branch: Binary (the ``**`` double/multiple family), Variable (the
+``V*`` family), High Proper Motion (kinematic: ``PM*``, ``HV*``), Emission-line (``Em*``) and Star (no
+subtype) for a bare ``*``. Non-stellar holds galaxies, AGN and the ISM (what the paper discarded); Other
+holds what is neither (clusters as a whole, detections at other wavelengths such as ``X`` or ``UV``,
+``blu`` blue objects, blends, unknown ``?``). SIMBAD writes an object type either as a short code
+(``WD*``) or a label (``WhiteDwarf``; older long names kept as aliases); candidates end in ``?`` (``WD?``)
+or ``_Candidate``.
 """
 
 from __future__ import annotations
@@ -17,12 +21,16 @@ RGB = "RGB"
 POST_RGB = "Post-RGB"
 BINARY = "Binary"
 VARIABLE = "Variable"
+HIGH_PM = "High Proper Motion"
+EMISSION = "Emission-line"
+STAR = "Star (no subtype)"
 NON_STELLAR = "Non-stellar"
 OTHER = "Other"
-CATEGORIES: tuple[str, ...] = (COMPACT, MAIN_SEQUENCE, HE_CORE, RGB, POST_RGB, BINARY, VARIABLE, NON_STELLAR,
-                               OTHER)
+CATEGORIES: tuple[str, ...] = (COMPACT, MAIN_SEQUENCE, HE_CORE, RGB, POST_RGB, BINARY, VARIABLE, HIGH_PM,
+                               EMISSION, STAR, NON_STELLAR, OTHER)
 
-# (short code, long name(s), category). Candidate forms ("WD?", "WhiteDwarf_Candidate") are derived.
+# (short code, label(s), category), in the order of SIMBAD's hierarchy. Candidate forms ("WD?",
+# "WhiteDwarf_Candidate") are derived; codes SIMBAD retired in 2020 (*iC, Al*, ...) are kept for old answers.
 _TABLE: tuple[tuple[str, tuple[str, ...], str], ...] = (
     # compact objects
     ("WD*", ("WhiteDwarf", "WhiteDwarf*"), COMPACT),
@@ -30,15 +38,16 @@ _TABLE: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("N*", ("Neutron*",), COMPACT),
     ("Psr", ("Pulsar",), COMPACT),
     ("BH", ("BlackHole",), COMPACT),
-    # main sequence (incl. chemically peculiar, MS pulsators, blue stragglers, low-mass and brown dwarfs)
+    # main sequence: MS* (luminosity class V), its pulsators and blue stragglers, chemically peculiar
+    # stars, low-mass stars and brown dwarfs (classed by spectral type), young stars, BY Dra and flare stars
     ("MS*", ("MainSequence*",), MAIN_SEQUENCE),
     ("Be*", ("Be*",), MAIN_SEQUENCE),
     ("BS*", ("BlueStraggler", "BlueStraggler*"), MAIN_SEQUENCE),
     ("SX*", ("SXPheV*",), MAIN_SEQUENCE),
     ("dS*", ("delSctV*",), MAIN_SEQUENCE),
     ("gD*", ("gammaDorV*",), MAIN_SEQUENCE),
-    ("bC*", ("betaCepV*",), MAIN_SEQUENCE),
-    ("Pe*", ("ChemPec*", "PecStar"), MAIN_SEQUENCE),
+    ("bC*", ("betaCepV*", "bCepV*"), MAIN_SEQUENCE),
+    ("Pe*", ("ChemPec*", "ChemPec", "PecStar"), MAIN_SEQUENCE),
     ("Ap*", ("ApStar",), MAIN_SEQUENCE),
     ("Am*", ("AmStar",), MAIN_SEQUENCE),
     ("a2*", ("alf2CVnV*",), MAIN_SEQUENCE),
@@ -63,18 +72,18 @@ _TABLE: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("sdO", ("sdOStar",), HE_CORE),
     ("Ce*", ("Cepheid",), HE_CORE),
     ("cC*", ("ClassicalCep",), HE_CORE),
-    # red giant branch
+    # red giant branch (and SIMBAD's generic "evolved star")
     ("RG*", ("RGB*", "RB?"), RGB),
     ("Gi*", ("Giant", "Giant*"), RGB),
     ("Ev*", ("Evolved*",), RGB),
-    # after the RGB: AGB, post-AGB, carbon/S stars, long-period variables, planetary nebulae
+    # after the RGB: AGB, post-AGB, carbon/S stars, long-period variables, planetary nebulae, supergiants
     ("AB*", ("AGB*",), POST_RGB),
     ("pA*", ("post-AGB*", "postAGB*"), POST_RGB),
     ("C*", ("C*", "CarbonStar"), POST_RGB),
     ("S*", ("S*", "SStar"), POST_RGB),
     ("CH*", ("CH*",), POST_RGB),
     ("Ba*", ("BariumStar",), POST_RGB),
-    ("LP*", ("LongPeriodV*",), POST_RGB),
+    ("LP*", ("LongPeriodV*", "LongPeriodV", "LPV"), POST_RGB),
     ("Mi*", ("Mira",), POST_RGB),
     ("OH*", ("OH/IR*",), POST_RGB),
     ("RV*", ("RVTauV*",), POST_RGB),
@@ -85,14 +94,15 @@ _TABLE: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("s*r", ("RedSG",), POST_RGB),
     ("s*y", ("YellowSG",), POST_RGB),
     ("s*b", ("BlueSG",), POST_RGB),
-    # binaries (including accreting compact binaries)
+    ("WR*", ("WolfRayet*",), POST_RGB),
+    # the ** family: double/multiple stars and interacting binaries
     ("**", ("**", "Double*", "Multiple*"), BINARY),
     ("EB*", ("EclBin", "EclBin*"), BINARY),
     ("SB*", ("SB*", "SpecBin*"), BINARY),
-    ("El*", ("EllipVar",), BINARY),
+    ("El*", ("EllipVar", "EllipVar*"), BINARY),
     ("RS*", ("RSCVnV*",), BINARY),
     ("Sy*", ("Symbiotic*",), BINARY),
-    ("CV*", ("CataclyV*",), BINARY),
+    ("CV*", ("CataclyV", "CataclyV*"), BINARY),
     ("No*", ("Nova",), BINARY),
     ("XB*", ("XrayBin",), BINARY),
     ("LXB", ("LowMassXBin",), BINARY),
@@ -100,37 +110,61 @@ _TABLE: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("Al*", ("AlgolBin",), BINARY),
     ("WU*", ("WUMaBin",), BINARY),
     ("bL*", ("betLyrBin",), BINARY),
-    # variability without an evolutionary phase
+    ("*i*", ("Star_in_double",), BINARY),
+    # the V* family: variability that says nothing about the phase
     ("V*", ("Variable*", "Var*"), VARIABLE),
     ("Pu*", ("PulsV*",), VARIABLE),
     ("Ir*", ("IrregularV*",), VARIABLE),
     ("Er*", ("Eruptive*",), VARIABLE),
-    ("Ro*", ("RotV*",), VARIABLE),
+    ("Ro*", ("RotV*", "RotV"), VARIABLE),
     ("FU*", ("FUOr",), VARIABLE),
-    # stars with no phase information
-    ("*", ("Star",), OTHER),
-    ("*iC", ("Star_in_Cluster",), OTHER),
-    ("*iN", ("Star_in_Nebula",), OTHER),
-    ("*iA", ("Star_in_Assoc",), OTHER),
-    ("*i*", ("Star_in_double",), BINARY),
-    ("PM*", ("HighPM*",), OTHER),
-    ("HV*", ("HighVel*",), OTHER),
-    ("Em*", ("EmLine*",), OTHER),
-    ("Pec*", ("Peculiar*",), OTHER),
-    ("WR*", ("WolfRayet*",), OTHER),
-    ("Ma*", ("Massiv*",), OTHER),
+    # kinematics
+    ("PM*", ("HighPM*", "HighPM"), HIGH_PM),
+    ("HV*", ("HighVel*",), HIGH_PM),
+    # spectral property
+    ("Em*", ("EmLine*",), EMISSION),
+    # a star and nothing more (SIMBAD's root "Star"; the retired "star in cluster/nebula/association")
+    ("*", ("Star",), STAR),
+    ("*iC", ("Star_in_Cluster",), STAR),
+    ("*iN", ("Star_in_Nebula",), STAR),
+    ("*iA", ("Star_in_Assoc",), STAR),
+    ("Pec*", ("Peculiar*",), STAR),
+    ("Ma*", ("Massiv*",), STAR),
+    # neither one star nor a galaxy: sets of stars, events, detections at other wavelengths, blends, unknown
     ("GlC", ("GlobCluster",), OTHER),
     ("Cl*", ("Cluster*",), OTHER),
     ("OpC", ("OpenCluster",), OTHER),
     ("MGr", ("MouvGroup",), OTHER),
     ("As*", ("Association",), OTHER),
-    ("St*", ("Stream*",), OTHER),
+    ("St*", ("Stream*", "Stream"), OTHER),
+    ("SN*", ("Supernova",), OTHER),
     ("Pl", ("Planet",), OTHER),
+    ("ev", ("Transient",), OTHER),
+    ("var", ("Variable",), OTHER),
     ("X", ("X",), OTHER),
+    ("ULX", ("ULX",), OTHER),
     ("UV", ("UV",), OTHER),
     ("IR", ("Infrared",), OTHER),
+    ("FIR", ("FarIR",), OTHER),
+    ("MIR", ("MidIR",), OTHER),
+    ("NIR", ("NearIR",), OTHER),
+    ("Opt", ("Optical",), OTHER),
+    ("EmO", ("EmObj",), OTHER),
+    ("blu", ("blue",), OTHER),
     ("Rad", ("Radio",), OTHER),
+    ("mR", ("metricRad",), OTHER),
+    ("cm", ("cmRad",), OTHER),
+    ("mm", ("mmRad",), OTHER),
+    ("smm", ("smmRad",), OTHER),
+    ("HI", ("HI",), OTHER),
+    ("rB", ("radioBurst",), OTHER),
+    ("Mas", ("Maser",), OTHER),
     ("gam", ("gamma",), OTHER),
+    ("gB", ("gammaBurst",), OTHER),
+    ("grv", ("Gravitation",), OTHER),
+    ("GWE", ("GravWaveEvent",), OTHER),
+    ("mul", ("Blend",), OTHER),
+    ("reg", ("Region",), OTHER),
     ("?", ("Unknown",), OTHER),
     ("err", ("Inexistent",), OTHER),
     # non-stellar: galaxies, active nuclei, groups of galaxies, the interstellar medium, lenses
@@ -149,6 +183,7 @@ _TABLE: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("bCG", ("BlueCompactG",), NON_STELLAR),
     ("LSB", ("LowSurfBrghtG",), NON_STELLAR),
     ("rG", ("RadioG",), NON_STELLAR),
+    ("GiP", ("GinPair",), NON_STELLAR),
     ("GiG", ("GtowardsGroup",), NON_STELLAR),
     ("GiC", ("GtowardsCl",), NON_STELLAR),
     ("BiC", ("BrightestCG",), NON_STELLAR),
@@ -157,18 +192,44 @@ _TABLE: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("GrG", ("GroupG",), NON_STELLAR),
     ("CGG", ("Compact_Gr_G",), NON_STELLAR),
     ("ClG", ("ClG",), NON_STELLAR),
+    ("PCG", ("protoClG",), NON_STELLAR),
     ("SCG", ("SuperClG",), NON_STELLAR),
-    ("LeG", ("GravLensG",), NON_STELLAR),
-    ("LeQ", ("GravLensQSO",), NON_STELLAR),
+    ("vid", ("Void",), NON_STELLAR),
+    ("PoG", ("PartofG",), NON_STELLAR),
+    ("LeG", ("GravLensG", "LensedG"), NON_STELLAR),
+    ("LeQ", ("GravLensQSO", "LensedQ"), NON_STELLAR),
+    ("LeI", ("LensedImage",), NON_STELLAR),
+    ("gLe", ("GravLens",), NON_STELLAR),
     ("Lev", ("LensingEv",), NON_STELLAR),
     ("gLS", ("GravLensSystem",), NON_STELLAR),
     ("GNe", ("GalNeb",), NON_STELLAR),
     ("RNe", ("RefNeb",), NON_STELLAR),
+    ("DNe", ("DarkNeb",), NON_STELLAR),
+    ("MoC", ("MolCld",), NON_STELLAR),
+    ("glb", ("Globule",), NON_STELLAR),
+    ("CGb", ("ComGlob",), NON_STELLAR),
+    ("HVC", ("HVCld",), NON_STELLAR),
+    ("cor", ("denseCore",), NON_STELLAR),
+    ("bub", ("Bubble",), NON_STELLAR),
+    ("sh", ("HIshell",), NON_STELLAR),
+    ("flt", ("Filament",), NON_STELLAR),
+    ("SFR", ("StarFormingReg",), NON_STELLAR),
     ("HII", ("HIIReg",), NON_STELLAR),
     ("SNR", ("SNRemnant",), NON_STELLAR),
+    ("PoC", ("PartofCloud",), NON_STELLAR),
     ("Cld", ("Cloud",), NON_STELLAR),
     ("ISM", ("ISM",), NON_STELLAR),
+    ("out", ("Outflow",), NON_STELLAR),
+    ("HH", ("HerbigHaroObj",), NON_STELLAR),
 )
+
+
+# Candidate codes that are not the object's code with "?" (SIMBAD 2020): candidate -> code.
+IRREGULAR_CANDIDATES: dict[str, str] = {
+    "Q?": "QSO", "BL?": "BLL", "Bz?": "Bla", "AG?": "AGN", "C?G": "ClG", "Gr?": "GrG", "SC?": "SCG",
+    "LS?": "gLS", "Le?": "gLe", "LI?": "LeI", "SR?": "SNR", "s?r": "s*r", "s?b": "s*b", "s?y": "s*y",
+    "LX?": "LXB", "HX?": "HXB", "UX?": "ULX", "Gl?": "GlC", "of?": "out", "sg?": "sg*",
+}
 
 
 def _build(fold: bool) -> dict[str, str]:
@@ -176,6 +237,9 @@ def _build(fold: bool) -> dict[str, str]:
     for code, longs, cat in _TABLE:
         for name in (code, *longs):
             table.setdefault(name.lower() if fold else name, cat)
+    codes = {code: cat for code, _, cat in _TABLE}
+    for cand, code in IRREGULAR_CANDIDATES.items():
+        table.setdefault(cand.lower() if fold else cand, codes[code])
     return table
 
 
@@ -188,7 +252,7 @@ SHORT_CODES: dict[str, str] = {code: cat for code, _, cat in _TABLE}
 
 
 def simbad_category(otype: object) -> str:
-    """The paper's category for a SIMBAD object type; unknown or empty types give ``"Other"``.
+    """The category of a SIMBAD object type (see the module docstring); unknown or empty types give ``"Other"``.
 
     Accepts short codes (``RG*``), long names (``RGB*``), candidates (``RG?``, ``RGB*_Candidate``,
     ``Candidate_RGB*``) and ignores case and surrounding spaces.
@@ -198,7 +262,8 @@ def simbad_category(otype: object) -> str:
     text = str(otype).strip()
     if not text:
         return OTHER
-    # Exact spelling first: a few codes differ only in case (sg* supergiant vs SG*-like forms).
+    # Exact spelling first: a few codes differ only in case (sg* supergiant vs SG*-like forms); the
+    # table holds the irregular candidate codes (Q?, BL?, ...) before the generic "code?" rule.
     for table, key in ((OTYPE_CATEGORIES, text), (_FOLDED, text.lower())):
         if key in table:
             return table[key]
@@ -229,8 +294,8 @@ def is_known_otype(otype: object) -> bool:
     return low.startswith("candidate_") and is_known_otype(text[len("candidate_"):])
 
 
-PHASELESS: frozenset[str] = frozenset(code for code, _, cat in _TABLE if cat == OTHER)
-"""Known stellar labels that say nothing about evolutionary phase (``*``, ``PM*``, ``Em*``, ...): Other."""
+PHASELESS: frozenset[str] = frozenset(code for code, _, cat in _TABLE if cat in (HIGH_PM, EMISSION, STAR, OTHER))
+"""Known labels that say nothing about a star's evolutionary phase, binarity or variability (``*``, ``PM*``, ...)."""
 
 
 def is_nonstellar(otype: object) -> bool:

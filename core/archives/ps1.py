@@ -22,7 +22,7 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -340,8 +340,9 @@ class PS1Fetcher:
         atomic_write_frame(path, df)
         return path
 
-    def run(self, on_tile: Callable[[Tile], None] | None = None) -> FetchResult:
-        """Fetch every missing tile (bounded concurrency), then merge all tiles."""
+    def run(self, on_tile: Callable[[Tile], None] | None = None, *, merge: bool = True) -> FetchResult | None:
+        """Fetch every missing tile (bounded concurrency), then merge all tiles (unless ``merge=False``:
+        then read them one at a time with :meth:`iter_tiles`)."""
         self.tile_dir.mkdir(parents=True, exist_ok=True)
         self._check_manifest()
         todo = [t for t in self.tiles if not (self.tile_dir / f"{t.name}.parquet").exists()]
@@ -375,7 +376,25 @@ class PS1Fetcher:
             pool.shutdown(wait=True)
             self._close_clients()
             bar.close()
-        return self.merge(n_fetched=len(todo), n_resumed=resumed)
+        self.n_fetched, self.n_resumed = len(todo), resumed
+        return self.merge(n_fetched=len(todo), n_resumed=resumed) if merge else None
+
+    def iter_tiles(self) -> Iterator[tuple[pd.DataFrame, int, int]]:
+        """Each saved tile in the catalog contract, one in memory at a time: (rows, duplicates dropped
+        inside the tile, rows outside the region dropped). Duplicates across tiles are left to the
+        writer (the same objID has the same position, so it lands in the same HATS partition)."""
+        for t in self.tiles:
+            path = self.tile_dir / f"{t.name}.parquet"
+            if not path.exists():
+                raise CatalogError(f"{path} is missing; the fetch is incomplete, run it again to resume")
+            raw = pd.read_parquet(path)
+            n_dup = int(raw["objID"].duplicated().sum()) if len(raw) else 0
+            raw = raw.drop_duplicates("objID", keep="first") if len(raw) else raw
+            inside = self.region.contains(raw["raMean"].to_numpy(float), raw["decMean"].to_numpy(float)) \
+                if len(raw) else np.zeros(0, bool)
+            n_out = int((~inside).sum())
+            raw = raw[inside].sort_values("objID").reset_index(drop=True)
+            yield (to_contract(raw) if len(raw) else pd.DataFrame()), n_dup, n_out
 
     def _interrupted(self, exc: BaseException) -> BaseException:
         saved = len(list(self.tile_dir.glob("tile_*.parquet")))

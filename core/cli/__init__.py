@@ -10,11 +10,16 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
 
+from core.cli._tensorflow import quiet_tensorflow_logs
 from core.errors import SedscapeError
 
-VERBS = ("mock", "ingest", "train", "score", "report", "fetch", "crossmatch", "prepare", "labels")
+VERBS = (
+    "mock", "ingest", "train", "score", "impute", "classify", "report", "fetch", "crossmatch", "prepare",
+    "labels", "export", "samp", "stellar_model",
+)
 
 log = logging.getLogger("sedscape")
 
@@ -38,9 +43,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is when a record is emitted, not as it was when configured
+    (tests and notebooks replace it; a handler holding a closed stream would fail on every record)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def configure_logging(verbose: int = 0, quiet: bool = False) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[_StderrHandler()], force=True
+    )
     if verbose < 2:
         for noisy in ("tensorflow", "absl", "h5py", "urllib3", "matplotlib", "numba"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -68,6 +88,21 @@ def enable_xla_cache() -> None:
     os.environ["TF_XLA_FLAGS"] = f"{flags} --tf_xla_persistent_cache_directory={directory}".strip()
 
 
+class Terminated(BaseException):
+    """Raised in the main thread on SIGTERM, so that partial outputs are removed as on Ctrl-C."""
+
+
+def _raise_terminated(signum, frame) -> None:  # noqa: ARG001 (signal handler signature)
+    raise Terminated
+
+
+def _install_sigterm():
+    try:
+        return signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread (e.g. main() called from a worker): leave signals alone
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -75,18 +110,30 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 1
     configure_logging(args.verbose, args.quiet)
-    if args.verbose < 2:
-        # TensorFlow's C++ start-up chatter (CUDA probing, XLA notices) is noise to a CLI user.
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not args.verbose:
+        # Before TensorFlow is first imported: its C++ start-up chatter is noise to a CLI user.
+        quiet_tensorflow_logs()
     enable_xla_cache()
+    previous = _install_sigterm()
     try:
         return int(args.func(args) or 0)
     except SedscapeError as exc:
         print(f"sedscape {args.verb}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the environment refused (permissions, disk full, a path vanished)
+        log.debug("%s", exc, exc_info=True)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"sedscape {args.verb}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print(f"sedscape {args.verb}: interrupted", file=sys.stderr)
+        print(f"sedscape {args.verb}: interrupted; partial outputs removed", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"sedscape {args.verb}: terminated; partial outputs removed", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from core.errors import OutputExistsError
+from core.cli._io import output_file, read_catalog_parquet
 
 _COMMON_EPILOG = """\
 Endpoints: SEDSCAPE_GAIA_TAP_URL, SEDSCAPE_SIMBAD_TAP_URL; timeouts and retries:
@@ -15,6 +14,13 @@ under SEDSCAPE_CACHE_DIR (default ~/.cache/sedscape); --no-cache asks the servic
 
 
 def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--hats", default=None, metavar="PATH_OR_URL",
+                   help="match with LSDB against this HATS catalog of the survey (local or remote, e.g. "
+                        "an LSDB data-server URL) instead of its TAP service; for large catalogs (HATS input too)")
+    p.add_argument("--margin", default=None, metavar="PATH_OR_URL",
+                   help="with --hats: the survey's margin cache, when its collection does not name one")
+    p.add_argument("--out-format", choices=("auto", "parquet", "hats"), default="auto",
+                   help="with --hats: output format (auto: HATS for a HATS input or an existing HATS directory)")
     p.add_argument("catalog", help="input Parquet catalog (sedscape contract)")
     p.add_argument("--out", required=True, help="output Parquet file")
     p.add_argument("--batch-size", type=int, default=50_000, help="rows per uploaded batch (default 50000)")
@@ -67,18 +73,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _prepare(args: argparse.Namespace, service: str):
     from core.archives.config import archive_config
-    from core.catalog import read_parquet
 
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:
-        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+    out = output_file(args.out, overwrite=args.overwrite)
     overrides = {"max_workers": args.workers} if args.workers else {}
-    return out, read_parquet(args.catalog), archive_config(service, **overrides)
+    return out, read_catalog_parquet(args.catalog, f"crossmatch {service}"), archive_config(service, **overrides)
 
 
 def run_gaia(args: argparse.Namespace) -> int:
     from core.archives.gaia import crossmatch_gaia
     from core.catalog import write_parquet
+
+    if args.hats:
+        from core.cli._hats import run_crossmatch_hats
+
+        return run_crossmatch_hats(args, "gaia")
 
     out, df, config = _prepare(args, "gaia")
     print(f"matching {len(df):,} stars with Gaia DR3 at {config.url} ({args.method}, {args.radius:g} arcsec)")
@@ -94,6 +102,11 @@ def run_gaia(args: argparse.Namespace) -> int:
 def run_simbad(args: argparse.Namespace) -> int:
     from core.archives.simbad import crossmatch_simbad
     from core.catalog import write_parquet
+
+    if args.hats:
+        from core.cli._hats import run_crossmatch_hats
+
+        return run_crossmatch_hats(args, "simbad")
 
     out, df, config = _prepare(args, "simbad")
     print(f"matching {len(df):,} stars with SIMBAD at {config.url} ({args.radius:g} arcsec, nearest)")

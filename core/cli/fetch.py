@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from core.cli._io import output_dir, output_file
 from core.errors import CatalogError, ConfigError, OutputExistsError
 
 PS1_EPILOG = """\
@@ -55,8 +55,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     ps1.add_argument("--ebv", choices=("sfd", "none"), default="sfd",
                      help="deredden with SFD E(B-V) via dustmaps (default) or not at all")
     ps1.add_argument("--no-cuts", action="store_true", help="write the merged rows without selection cuts")
+    ps1.add_argument("--format", choices=("parquet", "hats"), default="parquet",
+                     help="hats: stream the tiles one by one into OUT/ps1_raw and OUT/ps1_selected HATS "
+                          "catalogs (never merged in memory; for regions of any size)")
     ps1.add_argument("--overwrite", action="store_true", help="replace existing merged/selected files")
     ps1.set_defaults(func=run_ps1)
+
+    det = what.add_parser(
+        "ps1-detections", help="PS1 DR2 single-epoch detections of a catalog's stars (MAST TAP, resumable)",
+        description=(
+            "Query dbo.Detection for the obj_id (PS1 objID) of every star of CATALOG in chunks (one TAP job each, "
+            "saved to OUT.parts/ so an interrupted fetch resumes), convert psfFlux (Jy) to AB magnitudes and "
+            "filterID to bands, and write the epoch table OUT (Parquet, sorted by star). Assumption, not a "
+            "measurement: ~60 detections and ~6 kB of VOTable per star."
+        ),
+    )
+    det.add_argument("catalog", help="catalog Parquet whose obj_id are PS1 objIDs")
+    det.add_argument("--out", required=True, help="epoch table to write (Parquet)")
+    det.add_argument("--chunk-size", type=int, default=500, help="objects per TAP query (default 500)")
+    det.add_argument("--workers", type=int, default=None, help="concurrent TAP jobs (default 4)")
+    det.add_argument("--sync", action="store_true", help="use synchronous queries instead of async jobs")
+    det.add_argument("--overwrite", action="store_true", help="replace OUT if it exists (the parts are kept)")
+    det.set_defaults(func=run_detections)
 
     cut = what.add_parser("cutout", help="a PS1 colour JPEG cutout (0.25 arcsec/pixel)",
                           description="Fetch a colour JPEG cutout from the PS1 image service.")
@@ -76,8 +96,10 @@ def run_ps1(args: argparse.Namespace) -> int:
     from core.catalog import write_parquet
     from core.pipeline import select
 
-    out = Path(args.out)
-    raw_path, sel_path = out / "ps1_raw.parquet", out / "ps1_selected.parquet"
+    out = output_dir(args.out)
+    hats = args.format == "hats"
+    raw_path, sel_path = (out / "ps1_raw", out / "ps1_selected") if hats else \
+        (out / "ps1_raw.parquet", out / "ps1_selected.parquet")
     for p in (raw_path, sel_path):
         if p.exists() and not args.overwrite:
             raise OutputExistsError(f"{p} exists; pass --overwrite to replace it (the tiles are kept either way)")
@@ -95,6 +117,10 @@ def run_ps1(args: argparse.Namespace) -> int:
                          config=archive_config("ps1", **overrides), mode="sync" if args.sync else "async")
     n = len(fetcher.tiles)
     print(f"{region.describe()}: {n} tile{'s' * (n != 1)} of {args.tile_deg:g} deg from {fetcher.config.url}")
+    if hats:
+        from core.cli._hats import stream_ps1_hats
+
+        return stream_ps1_hats(args, fetcher, raw_path, sel_path)
     result = fetcher.run()
     print(f"merged {len(result.catalog):,} rows from {result.n_tiles} tiles ({result.n_tiles_resumed} resumed "
           f"from disk); dropped {result.n_duplicates:,} duplicates and {result.n_outside_region:,} rows "
@@ -119,13 +145,35 @@ def run_cutout(args: argparse.Namespace) -> int:
     from core.archives.cache import atomic_write_bytes
     from core.archives.cutouts import fetch_cutout
 
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:
-        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
+    out = output_file(args.out, overwrite=args.overwrite)
     cut = fetch_cutout(args.ra, args.dec, size=args.size, filters=args.filters)
     atomic_write_bytes(out, cut.data)
     if cut.placeholder:
         print(f"wrote a placeholder to {out}: {cut.message}")
         return 1
     print(f"wrote {out} ({len(cut.data):,} bytes, {args.size} px at 0.25 arcsec/px, {args.filters})")
+    return 0
+
+
+def run_detections(args: argparse.Namespace) -> int:
+    from core.archives.config import archive_config
+    from core.archives.ps1_detections import DetectionFetcher
+    from core.catalog import read_parquet
+    from core.cli._io import output_file
+    from core.epochs import validate_epochs, write_epochs
+
+    out = output_file(args.out, overwrite=args.overwrite)
+    ids = read_parquet(args.catalog, columns=["obj_id"])["obj_id"].to_numpy()
+    overrides = {"max_workers": args.workers} if args.workers else {}
+    fetcher = DetectionFetcher(out.with_name(out.name + ".parts"), ids, chunk_size=args.chunk_size,
+                               config=archive_config("ps1", **overrides), mode="sync" if args.sync else "async")
+    print(f"{len(fetcher.obj_ids):,} objects in {len(fetcher.chunks)} chunks from {fetcher.config.url}")
+    res = fetcher.run()
+    if len(res.epochs) == 0:
+        raise CatalogError(f"the service returned no detections for the {len(ids):,} objects of {args.catalog}; "
+                           "nothing written")
+    rep = validate_epochs(res.epochs, source=str(out), catalog_ids=ids)
+    write_epochs(res.epochs, out, metadata={"catalog": str(args.catalog)}, overwrite=args.overwrite)
+    print(f"{res.n_chunks_resumed} of {res.n_chunks} chunks resumed from disk; {rep.summary()}")
+    print(f"wrote {out}")
     return 0

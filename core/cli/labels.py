@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from core.cli._io import input_file, output_file
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -36,6 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from core.labels import LabelStore, labels_path_for
 
+    if args.labels_verb == "export":
+        output_file(args.out, overwrite=args.overwrite)
+    if args.labels_verb == "import":
+        input_file(args.csv, "CSV file")
     path = Path(args.labels) if args.labels else labels_path_for(args.catalog)
     if args.labels_verb != "import" and not path.exists():
         print(f"no labels yet: {path} does not exist")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from core import paths
+from core.cli._io import input_dir, output_dir
+from core.cli._tensorflow import start_tensorflow
 from core.defaults import DEFAULT_SEED, ensure_default_scored
 
 
@@ -24,6 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.model:
+        input_dir(args.model)
+    output_dir(paths.default_scored_path().parent, option="the generated-data folder")
+    start_tensorflow(args.verbose)
     path = ensure_default_scored(args.stars, args.seed, args.model)
     print(f"default scored catalog: {path}")
     print(f"model: {args.model or paths.default_model_dir()}")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from core.cli._io import input_dir, output_dir, parquet_input
+from core.cli._tensorflow import start_tensorflow
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -27,16 +30,39 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "model directories (e.g. data/models/lstm-ae-2d) are compared as trained")
     p.add_argument("--compare-epochs", type=int, default=20, help="max epochs for baselines trained here (default 20)")
     p.add_argument("--baseline-model", default=None, help="a dense-AE model directory (from `sedscape train --model dense-ae`)")
+    p.add_argument(
+        "--key", default=None,
+        help="which model of a multi-model scored catalog to report (default: the one scored from --model)",
+    )
+    p.add_argument(
+        "--imputation", action="store_true",
+        help="add the imputation evaluation (masked-ae models: hide each band in turn, against KNN and locus baselines)",
+    )
+    p.add_argument("--imputation-stars", type=int, default=5000, help="complete stars per class to evaluate on")
+    p.add_argument("--classifier", default=None, help="a `sedscape classify train` directory: add its comparison")
     p.add_argument("--overwrite", action="store_true", help="replace an existing report in REPORT_DIR")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.classify import read_classifier
     from core.report import write_report
     from core.scoring import load_scored
 
-    scored = load_scored(args.scored)
+    scored_path = parquet_input(args.scored, "report", made_by="score")
+    input_dir(args.model)
+    if args.baseline_model:
+        input_dir(args.baseline_model, "baseline model directory")
+    output_dir(args.out)
+    scored = load_scored(scored_path)
+    start_tensorflow(args.verbose)
     compare = [c.strip() for c in args.compare.split(",") if c.strip()]
+    imputation = None
+    if args.imputation:
+        from core.imputation import evaluate_imputation
+        from core.scoring import TrainedModel
+
+        imputation = evaluate_imputation(scored, TrainedModel.load(args.model), per_class=args.imputation_stars)
     path = write_report(
         scored,
         args.model,
@@ -46,10 +72,14 @@ def run(args: argparse.Namespace) -> int:
         compare_epochs=args.compare_epochs,
         overwrite=args.overwrite,
         progress=sys.stderr.isatty(),
+        model_key=args.key,
+        imputation=imputation,
+        classifier=read_classifier(args.classifier)[1] if args.classifier else None,
     )
     import json
 
     summary = json.loads((path.parent / "report.json").read_text())
+    print(f"model shown: {summary['model_label']}")
     print(f"Table 2 (% within threshold), {summary['n_stars']:,} stars:")
     for row in summary["table2_percent_within"]:
         print("  " + "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{v:>4}" for k, v in row.items()))

@@ -12,83 +12,51 @@ import numpy as np
 
 from core.mock.populations import CLASS_CODE
 
-# Every SIMBAD ``basic.otype`` short code the mock sky can emit. The SIMBAD client's category
-# mapping is tested against this tuple, so add new codes here.
+# Every SIMBAD ``basic.otype`` short code the mock sky can emit (SIMBAD's 2020 codes). The SIMBAD
+# client's category mapping is tested against this tuple, so add new codes here.
 SIMBAD_OTYPES: tuple[str, ...] = (
-    "*",
-    "**",
-    "PM*",
-    "HV*",
-    "V*",
-    "BY*",
-    "RS*",
-    "EB*",
-    "SB*",
-    "LM*",
-    "BD*",
-    "RG*",
-    "RGB*",
-    "AB*",
-    "C*",
-    "HB*",
-    "RR*",
-    "BS*",
-    "HS*",
-    "WD*",
-    "WD?",
-    "CV*",
-    "Em*",
-    "*iC",
-    "QSO",
-    "AGN",
-    "Sy1",
-    "BLL",
-    "G",
-    "EmG",
+    "*", "**", "PM*", "HV*", "V*", "Pu*", "BY*", "RS*", "EB*", "SB*", "CV*", "MS*", "LM*", "BD*", "Fl*",
+    "Pe*", "Em*", "RG*", "Ev*", "AB*", "C*", "LP*", "HB*", "RR*", "BS*", "SX*", "HS*", "WD*", "WD?",
+    "QSO", "AGN", "Sy1", "BLL", "G", "EmG", "blu", "UV", "X", "IR", "Rad", "?",
 )
 
-# otypes and their relative frequencies for each true class.
+# otypes and their relative frequencies for each true class, as SIMBAD lists faint (r 14-21) stars at
+# high Galactic latitude: mostly a bare "*" or a proper-motion, variability or survey label; the
+# specific classes (white dwarfs, RR Lyrae, quasars) mostly by their own type from dedicated surveys;
+# a few per cent only as a detection at another wavelength (UV, X-ray, IR, radio) or a "blue object".
 OTYPES_BY_CLASS: dict[str, tuple[tuple[str, float], ...]] = {
-    "ms": (
-        ("*", 0.6),
-        ("PM*", 0.2),
-        ("**", 0.03),
-        ("V*", 0.05),
-        ("EB*", 0.02),
-        ("SB*", 0.02),
-        ("BY*", 0.04),
-        ("HV*", 0.04),
-    ),
-    "mdwarf": (("PM*", 0.45), ("*", 0.25), ("LM*", 0.15), ("BY*", 0.06), ("Em*", 0.05), ("BD*", 0.04)),
-    "giant": (
-        ("*", 0.35),
-        ("RG*", 0.25),
-        ("RGB*", 0.2),
-        ("AB*", 0.05),
-        ("C*", 0.05),
-        ("V*", 0.05),
-        ("RS*", 0.05),
-    ),
+    "ms": (("*", 0.52), ("PM*", 0.18), ("V*", 0.05), ("**", 0.04), ("EB*", 0.03), ("SB*", 0.02), ("BY*", 0.03),
+           ("HV*", 0.04), ("MS*", 0.03), ("Pe*", 0.02), ("UV", 0.02), ("X", 0.01), ("?", 0.01)),
+    "mdwarf": (("PM*", 0.42), ("*", 0.20), ("LM*", 0.14), ("BY*", 0.05), ("Em*", 0.05), ("BD*", 0.02),
+               ("**", 0.04), ("V*", 0.03), ("Fl*", 0.02), ("X", 0.02), ("IR", 0.01)),
+    "giant": (("*", 0.35), ("RG*", 0.30), ("Ev*", 0.08), ("AB*", 0.04), ("C*", 0.04), ("V*", 0.05),
+              ("LP*", 0.04), ("RS*", 0.04), ("Pe*", 0.03), ("HV*", 0.03)),
     "rhb": (("HB*", 0.6), ("*", 0.4)),
-    "bhb": (("HB*", 0.75), ("*", 0.15), ("BS*", 0.1)),
-    "rrlyrae": (("RR*", 0.85), ("V*", 0.15)),
-    "bss": (("BS*", 0.5), ("*", 0.3), ("V*", 0.1), ("HB*", 0.1)),
-    "sdb": (("HS*", 0.75), ("WD?", 0.1), ("*", 0.15)),
-    "wd_da": (("WD*", 0.85), ("WD?", 0.1), ("PM*", 0.05)),
-    "wd_db": (("WD*", 0.85), ("WD?", 0.1), ("PM*", 0.05)),
+    "bhb": (("HB*", 0.65), ("*", 0.12), ("BS*", 0.08), ("blu", 0.10), ("HV*", 0.05)),
+    "rrlyrae": (("RR*", 0.80), ("V*", 0.12), ("Pu*", 0.05), ("*", 0.03)),
+    "bss": (("BS*", 0.45), ("*", 0.25), ("SX*", 0.10), ("V*", 0.05), ("HB*", 0.05), ("blu", 0.10)),
+    "sdb": (("HS*", 0.70), ("blu", 0.10), ("WD?", 0.05), ("*", 0.10), ("UV", 0.05)),
+    "wd_da": (("WD*", 0.80), ("WD?", 0.10), ("PM*", 0.04), ("blu", 0.04), ("UV", 0.02)),
+    "wd_db": (("WD*", 0.80), ("WD?", 0.10), ("PM*", 0.04), ("blu", 0.04), ("UV", 0.02)),
     # Most unresolved pairs are not known to be binaries.
-    "binary_ms_ms": (("*", 0.55), ("PM*", 0.15), ("**", 0.12), ("SB*", 0.09), ("EB*", 0.09)),
-    "binary_wd_m": (("WD*", 0.45), ("CV*", 0.2), ("SB*", 0.15), ("Em*", 0.1), ("**", 0.1)),
-    "qso": (("QSO", 0.75), ("AGN", 0.1), ("Sy1", 0.1), ("BLL", 0.05)),
-    "galaxy": (("G", 0.85), ("EmG", 0.15)),
-    "artefact": (("*", 0.8), ("V*", 0.2)),
+    "binary_ms_ms": (("*", 0.50), ("PM*", 0.14), ("**", 0.12), ("SB*", 0.08), ("EB*", 0.10), ("RS*", 0.02),
+                     ("BY*", 0.04)),
+    "binary_wd_m": (("WD*", 0.40), ("CV*", 0.20), ("SB*", 0.15), ("Em*", 0.10), ("**", 0.10), ("X", 0.05)),
+    "qso": (("QSO", 0.75), ("AGN", 0.05), ("Sy1", 0.05), ("BLL", 0.03), ("X", 0.05), ("Rad", 0.02),
+            ("blu", 0.03), ("UV", 0.02)),
+    "galaxy": (("G", 0.80), ("EmG", 0.12), ("IR", 0.03), ("Rad", 0.05)),
+    "artefact": (("*", 0.70), ("V*", 0.15), ("PM*", 0.10), ("?", 0.05)),
 }
+# Globular-cluster members: SIMBAD lists them as "*" or by their phase (2020 retired "*iC").
 CLUSTER_OTYPES: tuple[tuple[str, float], ...] = (
-    ("*iC", 0.55),
-    ("*", 0.2),
-    ("RGB*", 0.1),
-    ("HB*", 0.1),
-    ("V*", 0.05),
+    ("*", 0.55),
+    ("RG*", 0.15),
+    ("HB*", 0.10),
+    ("RR*", 0.08),
+    ("BS*", 0.04),
+    ("V*", 0.04),
+    ("AB*", 0.02),
+    ("EB*", 0.02),
 )
 
 # Relative chance of being in SIMBAD at a given magnitude, by class (ms = 1).
@@ -189,6 +157,12 @@ def simbad_ids(
             out[k] = f"WD J{name}" if style[j] < 0.5 else f"SDSS J{name}"
         elif o in ("QSO", "AGN", "Sy1", "BLL", "G", "EmG"):
             out[k] = f"SDSS J{name}"
+        elif o == "UV":
+            out[k] = f"GALEX J{name[:8]}{name[9:16]}"
+        elif o == "X":
+            out[k] = f"1RXS J{name[:8]}{name[9:16]}"
+        elif o == "blu":
+            out[k] = f"PG {name[:4]}{name[9:12]}"
         elif o in ("HB*", "BS*", "RR*", "HS*"):
             out[k] = f"SDSS J{name}" if style[j] < 0.6 else f"Gaia DR3 {gaia[j]}"
         elif style[j] < 0.4:

@@ -15,6 +15,8 @@ import numpy as np
 from core.bands import PS1
 
 K_EXT = np.array([PS1.extinction_coeffs[b] for b in PS1.names])  # Schlafly & Finkbeiner 2011, R_V = 3.1
+# RR Lyrae pulsation amplitude in g r i z y relative to g (shrinking to the red).
+RRL_BAND_RATIOS = np.array([1.0, 0.75, 0.6, 0.5, 0.45])
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,26 @@ def extinction(ebv_star: np.ndarray) -> np.ndarray:
     return ebv_star[:, None] * K_EXT[None, :]
 
 
+def effective_depth(cfg: PhotometryConfig) -> np.ndarray:
+    """Per-band 5-sigma depth of the PSF photometry (single-epoch depth plus the calibrated offset)."""
+    return np.array(cfg.depth5) + np.array(cfg.depth_offset)
+
+
+def single_epoch_sigma(true_mags: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """Photon-noise error of one epoch, 1.0857 / SNR with SNR = 5 at ``depth`` (no calibration floor)."""
+    return 1.0857 / (5.0 * 10 ** (-0.4 * (true_mags - depth)))
+
+
+def _detection_x(true_mags: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    return (true_mags - depth - 0.3) / 0.2
+
+
+def detection_probability(true_mags: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """Chance that one epoch detects the source: 50% at 0.3 mag fainter than the 5-sigma depth."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(np.nan_to_num(_detection_x(true_mags, depth), nan=50.0)))
+
+
 def observe(
     rng: np.random.Generator,
     true_mags: np.ndarray,
@@ -58,7 +80,7 @@ def observe(
     adds intrinsic epoch-to-epoch scatter (variable stars), which enters both the mean and its error.
     """
     n = len(true_mags)
-    depth = np.array(cfg.depth5) + np.array(cfg.depth_offset)
+    depth = effective_depth(cfg)
     sat = np.array(cfg.saturation)
     f32 = np.float32
     # Epochs per band: Poisson around the cadence-scaled mean (normal approximation, it is fast).
@@ -67,14 +89,13 @@ def observe(
     epochs = epochs.astype(np.int32)
     # Detection probability per epoch: 50% at 0.3 mag fainter than the 5-sigma depth; only the
     # faint end (p < 0.999) needs a binomial draw.
-    x = (true_mags - depth[None, :] - 0.3) / 0.2
+    x = _detection_x(true_mags, depth)
     n_det = epochs
     faint = ~(x < -7.0)  # NaN magnitudes count as faint
     p_det = 1.0 / (1.0 + np.exp(np.nan_to_num(x[faint], nan=50.0)))
     n_det[faint] = rng.binomial(epochs[faint], p_det)
-    snr1 = 5.0 * 10 ** (-0.4 * (true_mags - depth[None, :]))
     with np.errstate(divide="ignore", invalid="ignore"):
-        var = (1.0857 / snr1) ** 2 / np.maximum(n_det, 1)
+        var = single_epoch_sigma(true_mags, depth) ** 2 / np.maximum(n_det, 1)
         var += np.array(cfg.floor)[None, :] ** 2
         if extra_scatter is not None:
             rows, rms = extra_scatter
@@ -82,7 +103,7 @@ def observe(
         # Near saturation the PSF core is clipped: errors rise.
         var += (0.02 * np.clip(sat[None, :] + 0.5 - true_mags, 0, None)) ** 2
     err = np.sqrt(var)
-    del var, snr1, x
+    del var, x
     mags = true_mags + rng.standard_normal((n, 5), dtype=f32) * err
     qf = 1.0 - f32(0.0015) * rng.standard_exponential((n, 5), dtype=f32)
     near = np.flatnonzero((true_mags < sat[None, :] + 0.6).ravel())
@@ -124,8 +145,7 @@ def rr_lyrae_scatter(rng: np.random.Generator, n: int) -> np.ndarray:
     """Epoch-to-epoch rms of RR Lyrae light curves per band: amplitude A_g ~ U(0.3, 1.1) mag,
     shrinking to the red (A_y ~ 0.45 A_g); rms of a pulsation curve ~ 0.35 A."""
     a_g = rng.uniform(0.3, 1.1, n)
-    ratios = np.array([1.0, 0.75, 0.6, 0.5, 0.45])
-    return 0.35 * a_g[:, None] * ratios[None, :]
+    return 0.35 * a_g[:, None] * RRL_BAND_RATIOS[None, :]
 
 
 def gaia_parallax(

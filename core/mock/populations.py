@@ -2,7 +2,7 @@
 
 Each population has a luminosity function in M_r (for the sky sampler) and a function that, given
 the sampled M_r, returns absolute g r i z y. SEDs come from the reference tables: the Ivezic/Juric
-colour grid for main-sequence stars and giants, Montreal cooling tracks for white dwarfs, the M3
+colour grid for main-sequence stars and giants (moved onto the real PS1 locus, :mod:`core.mock.locus`), Montreal cooling tracks for white dwarfs, the M3
 horizontal branch for BHB and RR Lyrae stars, the hot end of the DA grid for hot subdwarfs.
 """
 
@@ -60,23 +60,27 @@ def add_fluxes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 # --- metallicity ---------------------------------------------------------------------------------
 
 
-def draw_feh(rng: np.random.Generator, component: str, z_pc: np.ndarray) -> np.ndarray:
-    """[Fe/H] per star from its component.
+def feh_mean_sigma(component: str, z_pc: np.ndarray) -> tuple[np.ndarray, float]:
+    """Mean and spread of [Fe/H] in ``component`` at height ``z_pc`` (before clipping to [-3, 0.5]).
 
     Halo: N(-1.46, 0.30) (Ivezic et al. 2008). Thick disk: the SDSS disk relation
     -0.78 + 0.35 exp(-|Z| / 1 kpc) with sigma 0.2 (Ivezic et al. 2008; coefficients as in Bond et al.
     2010). Thin disk: N(-0.15, 0.2), a solar-neighbourhood-like choice of ours.
     """
-    n = len(z_pc)
+    z = np.asarray(z_pc, float)
     if component == "thin":
-        feh = rng.normal(-0.15, 0.20, n)
-    elif component == "thick":
-        feh = -0.78 + 0.35 * np.exp(-np.abs(z_pc) / 1000.0) + rng.normal(0, 0.20, n)
-    elif component == "halo":
-        feh = rng.normal(-1.46, 0.30, n)
-    else:
-        raise ValueError(f"no metallicity distribution for component {component!r}")
-    return np.clip(feh, -3.0, 0.5)
+        return np.full(z.shape, -0.15), 0.20
+    if component == "thick":
+        return -0.78 + 0.35 * np.exp(-np.abs(z) / 1000.0), 0.20
+    if component == "halo":
+        return np.full(z.shape, -1.46), 0.30
+    raise ValueError(f"no metallicity distribution for component {component!r}")
+
+
+def draw_feh(rng: np.random.Generator, component: str, z_pc: np.ndarray) -> np.ndarray:
+    """[Fe/H] per star from its component (:func:`feh_mean_sigma`)."""
+    mean, sigma = feh_mean_sigma(component, z_pc)
+    return np.clip(mean + rng.normal(0, sigma, len(z_pc)), -3.0, 0.5)
 
 
 # --- main sequence and giants --------------------------------------------------------------------
@@ -100,8 +104,23 @@ def main_lf() -> tuple[np.ndarray, np.ndarray]:
     return mr, lf * (GIANT_LF_FACTOR + (1 - GIANT_LF_FACTOR) * ramp)
 
 
-def main_sequence_mags(rng: np.random.Generator, mr: np.ndarray, feh: np.ndarray) -> np.ndarray:
-    colours = tables.colour_grid()(mr, feh) + rng.normal(0, COLOUR_SCATTER, (len(mr), 4))
+def template_colours(mr: np.ndarray, feh: np.ndarray, *, calibrated: bool = True) -> np.ndarray:
+    """(g-r, r-i, i-z, z-y) of the Ivezic templates at (M_r, [Fe/H]), moved onto the real PS1 locus.
+
+    The calibration adds ``ps1_locus_correction.txt`` at the template's own g - i (see
+    :mod:`core.mock.locus`); it changes neither g - i nor M_r. ``calibrated=False`` gives the raw table.
+    """
+    colours = tables.colour_grid()(mr, feh)
+    if calibrated:
+        colours += tables.locus_correction()(colours[:, 0] + colours[:, 1])
+    return colours
+
+
+def main_sequence_mags(
+    rng: np.random.Generator, mr: np.ndarray, feh: np.ndarray, *, calibrated: bool = True
+) -> np.ndarray:
+    """Absolute grizy of main-sequence and giant-branch stars: template colours plus intrinsic scatter."""
+    colours = template_colours(mr, feh, calibrated=calibrated) + rng.normal(0, COLOUR_SCATTER, (len(mr), 4))
     return colours_to_mags(mr, colours)
 
 
@@ -215,18 +234,18 @@ def hb_mags(rng: np.random.Generator, mr: np.ndarray, gr_range: tuple[float, flo
 
 
 @cache
-def _hot_locus() -> np.ndarray:
+def _hot_locus(calibrated: bool = True) -> np.ndarray:
     """(g-r, r-i, i-z, z-y) of hot dwarfs: M3's HB colours for g-r < 0.15, the metal-poor MS beyond."""
     hb = _hb_colours(np.linspace(-0.3, 0.15, 30))
     mr = np.arange(4.2, 7.0, 0.05)
-    ms = tables.colour_grid()(mr, np.full(mr.size, -1.0))
+    ms = template_colours(mr, np.full(mr.size, -1.0), calibrated=calibrated)
     ms = ms[ms[:, 0] > 0.25]
     locus = np.vstack([hb, ms])
     return locus[np.argsort(locus[:, 0])]
 
 
-def hot_dwarf_colours(g_r: np.ndarray) -> np.ndarray:
-    locus = _hot_locus()
+def hot_dwarf_colours(g_r: np.ndarray, *, calibrated: bool = True) -> np.ndarray:
+    locus = _hot_locus(calibrated)
     return np.stack([g_r] + [np.interp(g_r, locus[:, 0], locus[:, k]) for k in (1, 2, 3)], axis=1)
 
 
@@ -236,10 +255,10 @@ def bss_lf() -> tuple[np.ndarray, np.ndarray]:
     return grid, ((grid >= 1.8) & (grid <= 4.0)).astype(float)
 
 
-def bss_mags(rng: np.random.Generator, mr: np.ndarray) -> np.ndarray:
+def bss_mags(rng: np.random.Generator, mr: np.ndarray, *, calibrated: bool = True) -> np.ndarray:
     """Brighter blue stragglers are bluer: g-r from ~0.3 at M_r 4 to ~-0.1 at M_r 2."""
     g_r = 0.30 - 0.20 * (4.0 - mr) + rng.normal(0, 0.05, len(mr))
-    colours = hot_dwarf_colours(g_r) + rng.normal(0, COLOUR_SCATTER, (len(mr), 4))
+    colours = hot_dwarf_colours(g_r, calibrated=calibrated) + rng.normal(0, COLOUR_SCATTER, (len(mr), 4))
     return colours_to_mags(mr, colours)
 
 

@@ -9,7 +9,9 @@ cluster, extragalactic), ``true_cluster`` ("" for field objects), ``true_mr`` (a
 system, both components for unresolved pairs), ``true_feh``, ``true_dist_pc``, ``true_ebv`` (the
 reddening actually applied: stars within a few dust scale heights see less than the map's ``ebv``),
 ``true_g..true_y`` (noise-free, unreddened apparent magnitudes), ``true_artefact_band`` and
-``true_artefact_offset``. ``true_anomaly`` marks :data:`ANOMALOUS_CLASSES`: objects whose SED no
+``true_artefact_offset``; ``true_var_class``, ``true_period``, ``true_var_amp`` and ``true_drw_tau``
+(variability, :mod:`core.mock.variables`); ``true_teff`` and ``true_logg`` (:mod:`core.mock.spectro`, which
+also adds LAMOST-like ``teff, logg, feh`` labels and errors for a bright few per cent). ``true_anomaly`` marks :data:`ANOMALOUS_CLASSES`: objects whose SED no
 single star has (WD+M pairs, quasars, compact galaxies) or whose photometry is spoiled (artefacts).
 White dwarfs, hot subdwarfs, BHB stars, blue stragglers and RR Lyrae stars are rare but lie on their
 own smooth sequences, so they are not marked; an anomaly detector may still flag some of them.
@@ -30,13 +32,13 @@ from core.bands import PS1
 from core.catalog import bandset_to_meta
 from core.errors import ConfigError
 from core.mock import clusters as clusters_mod
-from core.mock import galaxy, labels, photometry
+from core.mock import galaxy, labels, photometry, spectro, variables
 from core.mock import populations as pops
 from core.mock.photometry import PhotometryConfig
 
 log = logging.getLogger(__name__)
 
-MOCK_VERSION = "1.0"
+MOCK_VERSION = "1.1"  # 1.1: template colours calibrated on the real PS1 locus
 PAPER_N_STARS = 3_112_259  # stars the paper analyses after its cuts
 BANDS = PS1.names
 # Classes that an anomaly detector should flag: composite or non-stellar SEDs and spoiled photometry.
@@ -49,7 +51,9 @@ class MockConfig:
     """Everything that shapes the mock sky; defaults reproduce the paper's sample.
 
     ``pass_fraction`` is the measured fraction of generated rows that survive the paper's cuts (it
-    sets the pre-cut size); ``r_window`` is the apparent r range in which field stars are drawn.
+    sets the pre-cut size); ``r_window`` is the apparent r range in which field stars are drawn;
+    ``calibrate_colours`` moves the template colours onto the real PS1 locus (False: the raw
+    Ivezic et al. 2008 templates, the mock before version 1.1).
     """
 
     n_stars: int = 3_100_000
@@ -63,6 +67,7 @@ class MockConfig:
     cluster_min_members: int = 25
     dust_seed: int = 2025
     dust_scale_height_pc: float = 100.0
+    calibrate_colours: bool = True
     annulus: galaxy.Annulus = field(default_factory=galaxy.Annulus)
     photometry: PhotometryConfig = field(default_factory=PhotometryConfig)
 
@@ -147,14 +152,15 @@ def _field_batches(rng: np.random.Generator, cfg: MockConfig, scale: float, n_ma
 
 
 def _make_field_sed(rng, name, cfg, comp, l_deg, b_deg, d, mr, feh) -> _Batch:
+    cal = cfg.calibrate_colours
     if name == "main":
-        mags = pops.main_sequence_mags(rng, mr, feh)
+        mags = pops.main_sequence_mags(rng, mr, feh, calibrated=cal)
         cls = pops.main_sequence_class(mr, feh)
         # Unresolved MS+MS binaries: a fainter companion of the same [Fe/H]; fluxes add.
         dwarf = cls != CC["giant"]
         pair = dwarf & (rng.random(len(mr)) < cfg.binary_fraction)
         mr2 = np.minimum(mr[pair] + rng.uniform(0.2, 8.0, pair.sum()), 20.0)
-        mags[pair] = pops.add_fluxes(mags[pair], pops.main_sequence_mags(rng, mr2, feh[pair]))
+        mags[pair] = pops.add_fluxes(mags[pair], pops.main_sequence_mags(rng, mr2, feh[pair], calibrated=cal))
         cls[pair] = CC["binary_ms_ms"]
         return _batch(mags, l_deg, b_deg, d, cls, comp, feh)
     if name.startswith("wd_"):
@@ -162,7 +168,7 @@ def _make_field_sed(rng, name, cfg, comp, l_deg, b_deg, d, mr, feh) -> _Batch:
         mags = pops.cooling_track(kind, logg).mags_at(mr) + rng.normal(0, 0.01, (len(mr), 5))
         return _batch(mags, l_deg, b_deg, d, f"wd_{kind.lower()}", comp, np.nan)
     if name == "binary_wd_m":
-        m_dwarf = pops.main_sequence_mags(rng, mr, feh)
+        m_dwarf = pops.main_sequence_mags(rng, mr, feh, calibrated=cal)
         track = pops.cooling_track("DA", 8.0)
         age = rng.uniform(0, pops.WD_MAX_AGE_YR, len(mr)) * rng.uniform(0.05, 1.0, len(mr))  # favour hot WDs
         wd_mr = np.interp(age, track.age, track.mr)
@@ -173,7 +179,7 @@ def _make_field_sed(rng, name, cfg, comp, l_deg, b_deg, d, mr, feh) -> _Batch:
     if name == "rrlyrae":
         return _batch(pops.hb_mags(rng, mr, pops.RRL_GR_RANGE), l_deg, b_deg, d, name, comp, feh)
     if name == "bss":
-        return _batch(pops.bss_mags(rng, mr), l_deg, b_deg, d, name, comp, feh)
+        return _batch(pops.bss_mags(rng, mr, calibrated=cal), l_deg, b_deg, d, name, comp, feh)
     if name == "sdb":
         return _batch(pops.sdb_mags(rng, mr), l_deg, b_deg, d, name, comp, feh)
     raise ConfigError(f"no SED recipe for population {name!r}")
@@ -298,6 +304,23 @@ def build_precut(cfg: MockConfig) -> pd.DataFrame:
     n_main = max(int(round(n_pre - rare - sum(map(len, cl_batches)) - sum(map(len, xgal)))), 0)
     batch = _concat(_field_batches(rng_field, cfg, scale, n_main) + cl_batches + xgal)
     del cl_batches, xgal
+    dust_map = galaxy.make_dust_map(cfg.dust_seed, cfg.annulus)
+    return observe_batch(batch, cfg, dust_map, rng_obs, rng_lab, rng_misc)
+
+
+def observe_batch(
+    batch: _Batch,
+    cfg: MockConfig,
+    dust_map: galaxy.DustMap,
+    rng_obs: np.random.Generator,
+    rng_lab: np.random.Generator,
+    rng_misc: np.random.Generator,
+) -> pd.DataFrame:
+    """Redden, observe like PS1, add artefacts, Gaia parallaxes and SIMBAD-like labels: the pre-cut rows.
+
+    Every step is row by row, so a sky drawn in pieces (:mod:`core.mock.stream`) is observed piece by
+    piece with the same result in distribution.
+    """
     n = len(batch)
     log.info("drew %d objects before observation", n)
 
@@ -305,7 +328,7 @@ def build_precut(cfg: MockConfig) -> pd.DataFrame:
     dist_mod = np.where(extragalactic, 0.0, 5 * np.log10(np.where(extragalactic, 10.0, batch.dist)) - 5)
     intrinsic = batch.abs_mags + dist_mod[:, None]  # apparent, unreddened, noise-free
     batch.abs_mags = None
-    ebv_map = galaxy.make_dust_map(cfg.dust_seed, cfg.annulus)(batch.l_deg, batch.b_deg)
+    ebv_map = dust_map(batch.l_deg, batch.b_deg)
     if cfg.dust_scale_height_pc > 0:
         z = np.where(extragalactic, np.inf, batch.dist * np.sin(np.radians(batch.b_deg)))
         ebv_star = ebv_map * (1 - np.exp(-z / cfg.dust_scale_height_pc))
@@ -376,7 +399,11 @@ def build_precut(cfg: MockConfig) -> pd.DataFrame:
     band_codes = np.where(hit, np.maximum(band_idx, 0) + 1, 0).astype(np.int8)
     cols["true_artefact_band"] = pd.Categorical.from_codes(band_codes, categories=["", *BANDS])
     cols["true_artefact_offset"] = np.where(hit, offset, 0.0).astype(np.float32)
-    return pd.DataFrame(cols)
+    # Variability truth (core.mock.variables); its own random stream leaves every other column as it was.
+    rng_var = np.random.default_rng(np.random.SeedSequence([cfg.seed, 14]))
+    cols.update(variables.assign_variability(rng_var, cls, cols["true_mr"], cols["true_i"]))
+    # true_teff, true_logg and LAMOST-like teff/logg/feh labels (their own random stream).
+    return spectro.add_spectroscopy(pd.DataFrame(cols), cfg.seed, calibrated=cfg.calibrate_colours)
 
 
 @contextmanager

@@ -160,3 +160,42 @@ def nearest_fiducial(feh: float) -> str:
     """The fiducial cluster whose [Fe/H] is closest to ``feh`` (ties go to the first listed)."""
     names = list(FIDUCIAL_CLUSTERS)
     return names[int(np.argmin([abs(FIDUCIAL_CLUSTERS[n][0] - feh) for n in names]))]
+
+
+@dataclass(frozen=True)
+class LocusTable:
+    """Four colours (g-r, r-i, i-z, z-y) tabulated on a g - i grid; linear in between, constant beyond."""
+
+    g_i: np.ndarray  # (n,) increasing
+    colours: np.ndarray  # (n, 4)
+
+    def __call__(self, g_i: np.ndarray) -> np.ndarray:
+        g_i = np.asarray(g_i, float)
+        return np.stack([np.interp(g_i, self.g_i, self.colours[:, k]) for k in range(4)], axis=-1)
+
+
+def _locus_table(name: str) -> LocusTable:
+    path = _path(name)
+    raw = _loadtxt(path, usecols=(0, 1, 2, 3, 4), ndmin=2)
+    if raw.shape[0] < 2 or np.any(np.diff(raw[:, 0]) <= 0):
+        raise ConfigError(f"{path}: expected rows of g-i (increasing) and four colours")
+    return LocusTable(raw[:, 0].copy(), raw[:, 1:5].copy())
+
+
+@cache
+def real_locus() -> LocusTable:
+    """``ps1_locus_real.txt``: the real PS1 DR1 stellar locus (M44 cone + Tonry et al. 2012 shape)."""
+    return _locus_table("ps1_locus_real.txt")
+
+
+@cache
+def locus_correction() -> LocusTable:
+    """``ps1_locus_correction.txt``: real locus minus the Ivezic templates, per colour, vs template g - i."""
+    return _locus_table("ps1_locus_correction.txt")
+
+
+@cache
+def tonry_locus_table() -> np.ndarray:
+    """``ps1_stellar_locus_tonry2012.txt``: rows of r-i, g-r, i-z, z-y (Tonry et al. 2012)."""
+    path = _path("ps1_stellar_locus_tonry2012.txt")
+    return _loadtxt(path, skiprows=1, ndmin=2)

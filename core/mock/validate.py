@@ -2,7 +2,8 @@
 
 The references: the paper's error fractions, SIMBAD fraction and E(B-V) range (Hutchinson et al.
 2025); the main-sequence locus implied by the Ivezic et al. (2008) colour templates at [Fe/H] = -1
-(the table shipped in ``data/reference``); cluster positions from Harris (2010).
+(the table shipped in ``data/reference``); the real PS1 DR1 stellar locus (``ps1_locus_real.txt``,
+from the M44 cone and Tonry et al. 2012; :mod:`core.mock.locus`); cluster positions from Harris (2010).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ class ValidationReport:
         self.checks.append(Check(name, bool(passed), detail))
 
     def format(self) -> str:
-        lines = [f"{'PASS' if c.passed else 'FAIL'}  {c.name}: {c.detail}" for c in self.checks]
+        lines = [f"{'PASS' if c.passed else 'FAIL'}  {c.name}: {c.detail}".replace("\n", "\n      ")
+                 for c in self.checks]
         lines += [f"INFO  {n}" for n in self.notes]
         n_fail = sum(not c.passed for c in self.checks)
         lines.append(f"{len(self.checks) - n_fail} passed, {n_fail} failed")
@@ -92,6 +94,42 @@ def _locus_check(df: pd.DataFrame, report: ValidationReport, tol: float = 0.05) 
         dev <= tol,
         f"median r-i, i-z, z-y in g-r bins 0.3-1.1 within {tol} mag of the Ivezic et al. 2008 templates "
         f"([Fe/H] -0.5 or -1.5); worst {dev:.3f} mag ({name} at g-r {centre:.2f})",
+    )
+
+
+MAIN_SEQUENCE_CLASSES: tuple[str, ...] = ("ms", "mdwarf", "binary_ms_ms")
+
+
+def real_locus_offsets(df: pd.DataFrame, *, min_count: int = 20) -> pd.DataFrame:
+    """Median offsets (g-r, r-i, i-z, z-y) of the catalog's main-sequence stars from the real PS1 locus,
+    per 0.25-mag g - i bin (all rows of a catalog without ``true_class``, e.g. a real one)."""
+    from core.mock import locus, tables
+
+    mags = df[list(PS1.names)].to_numpy(float)
+    if "true_class" in df.columns:
+        mags = mags[df["true_class"].astype(str).isin(MAIN_SEQUENCE_CLASSES).to_numpy()]
+    ref = tables.real_locus()
+    return locus.locus_offsets(mags, ref.g_i, ref.colours, min_count=min_count)
+
+
+def _real_locus_check(df: pd.DataFrame, report: ValidationReport) -> None:
+    from core.mock.locus import LOCUS_COLOURS, LOCUS_TOLERANCE
+
+    table = real_locus_offsets(df)
+    if table.empty:
+        report.add("real PS1 locus", False, "no g - i bin has 20 main-sequence stars to compare")
+        return
+    off = table[list(LOCUS_COLOURS)].to_numpy()
+    j, k = np.unravel_index(np.argmax(np.abs(off)), off.shape)
+    rows = [f"g-i {r.lo:4.2f}-{r.hi:4.2f} n {r.n:>7,}  " + "  ".join(
+        f"{c} {getattr(r, f'_{4 + m}'):+.4f}" for m, c in enumerate(LOCUS_COLOURS)) for r in table.itertuples()]
+    report.add(
+        "real PS1 locus",
+        bool(np.abs(off).max() <= LOCUS_TOLERANCE),
+        f"median colour offsets of main-sequence stars from the real PS1 DR1 locus (M44 cone + Tonry et al. "
+        f"2012), per 0.25-mag g-i bin, within {LOCUS_TOLERANCE} mag; worst {off[j, k]:+.4f} mag "
+        f"({LOCUS_COLOURS[k]} at g-i {table['lo'].iloc[j]:.2f}-{table['hi'].iloc[j]:.2f}), {len(table)} bins\n"
+        + "\n".join(rows),
     )
 
 
@@ -157,6 +195,7 @@ def validate_mock(df: pd.DataFrame, *, tolerance_pct: float = 5.0) -> Validation
             )
 
     _locus_check(df, report)
+    _real_locus_check(df, report)
 
     if "true_class" in df.columns:
         counts = df["true_class"].value_counts()

@@ -1,8 +1,10 @@
-"""What every sedscape model is: a 2-D-latent autoencoder over scaled magnitudes.
+"""What every sedscape model is: a 2-D-latent autoencoder over photometry.
 
-Models see *scaled* inputs, shape ``(N, n_bands)``: the paper's decimal scaling, magnitudes / 10
+By default models see *scaled* inputs, shape ``(N, n_bands)``: the paper's decimal scaling, magnitudes / 10
 rounded to 3 decimals (:func:`scale`). Reshaping to Keras' ``(N, 1, n_bands)`` sequence layout is
-each model's own business.
+each model's own business. A model that reads more (errors, which bands are present) says so with
+:attr:`Autoencoder.uses_errors` and builds its own input array in :meth:`Autoencoder.features`; the
+rest of the protocol (fit / encode / save, training runs, scoring) is unchanged, arrays in and out.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ def unscale(x: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=np.float64) * 10.0
 
 
+_FLAGS = {"max_epochs": "--max-epochs", "patience": "--patience", "batch_size": "--batch-size", "seed": "--seed"}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Optimisation settings; defaults are the paper's (section 4.3)."""
@@ -41,8 +46,15 @@ class TrainConfig:
     seed: int = 41
 
     def __post_init__(self) -> None:
-        if self.max_epochs < 1 or self.patience < 0 or self.batch_size < 1 or not self.learning_rate > 0:
-            raise ConfigError(f"invalid training config: {self}")
+        for name, low in (("max_epochs", 1), ("patience", 0), ("batch_size", 1), ("seed", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ConfigError(
+                    f"training option {name} ({_FLAGS[name]}) must be an integer >= {low}, got {value!r}"
+                )
+        lr = self.learning_rate
+        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.number)) or not (np.isfinite(lr) and lr > 0):
+            raise ConfigError(f"training option learning_rate (--lr) must be a finite number > 0, got {lr!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,12 +85,34 @@ class Autoencoder(ABC):
     """A trainable autoencoder with a 2-D latent space over ``n_bands`` scaled magnitudes."""
 
     name: ClassVar[str]
+    # Protocol extensions (defaults: the paper's models). ``uses_errors``: :meth:`features` reads the
+    # photometric errors too; ``accepts_missing``: rows may lack bands (NaN), the model sees a mask;
+    # ``embedding_dim``: besides the 2-D latent the model has an ``embed`` method returning this many dims.
+    uses_errors: ClassVar[bool] = False
+    accepts_missing: ClassVar[bool] = False
+    embedding_dim: ClassVar[int] = 0
+    scaling: ClassVar[str] = "mag/10 rounded to 3 decimals"
 
     def __init__(self, n_bands: int, seed: int = 41) -> None:
         if n_bands < 2:
             raise ConfigError(f"need at least 2 bands, got {n_bands}")
         self.n_bands = int(n_bands)
         self.seed = int(seed)
+
+    @classmethod
+    def features(cls, mags: np.ndarray, errs: np.ndarray | None = None) -> np.ndarray:
+        """The model's input array from magnitudes (N, n_bands) and, if it uses them, their errors."""
+        return scale(mags)
+
+    @classmethod
+    def build_options(cls, bands: Any) -> dict[str, Any]:
+        """Extra constructor arguments this model takes from the band set (e.g. survey blocks); none by default."""
+        return {}
+
+    @classmethod
+    def default_config(cls) -> TrainConfig:
+        """Training settings used when the user gives none (the paper's for the paper's models)."""
+        return TrainConfig()
 
     @abstractmethod
     def fit(
@@ -102,6 +136,10 @@ class Autoencoder(ABC):
 
     def reconstruct(self, x: np.ndarray) -> np.ndarray:
         return self.decode(self.encode(x))
+
+    def calibrate(self, x_holdout: np.ndarray) -> Any:
+        """Fit post-training calibrations on held-out stars (none by default); the runs protocol calls it."""
+        return None
 
     def evaluate(self, x: np.ndarray) -> float:
         """Mean squared error of the reconstruction, in scaled units (the paper's loss)."""
@@ -135,7 +173,14 @@ def register(cls: type[Autoencoder]) -> type[Autoencoder]:
     return cls
 
 
-BUILTIN_MODEL_MODULES = ("core.models.lstm_ae", "core.models.lstm_ae_2d", "core.models.dense_ae", "core.models.pca")
+BUILTIN_MODEL_MODULES = (
+    "core.models.lstm_ae",
+    "core.models.lstm_ae_2d",
+    "core.models.dense_ae",
+    "core.models.pca",
+    "core.models.masked_ae",
+    "core.models.mm_vae",
+)
 
 
 def load_builtin_models() -> dict[str, type[Autoencoder]]:
@@ -147,15 +192,16 @@ def load_builtin_models() -> dict[str, type[Autoencoder]]:
     return MODELS
 
 
-def build_model(name: str, n_bands: int, seed: int = 41) -> Autoencoder:
-    """A fresh, untrained model by registry name; unknown names list the known ones."""
-    load_builtin_models()
+def build_model(name: str, n_bands: int, seed: int = 41, **options: Any) -> Autoencoder:
+    """A fresh, untrained model by registry name; unknown names list the known ones.
 
-    try:
-        cls = MODELS[name]
-    except KeyError:
-        raise ConfigError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}") from None
-    return cls(n_bands=n_bands, seed=seed)
+    ``options`` are extra constructor arguments (see :meth:`Autoencoder.build_options`).
+    """
+    cls = model_class(name)
+    if getattr(cls, "needs_epochs", False):
+        raise ConfigError(f"model {name!r} learns from light curves too: train it with "
+                          "`sedscape train CATALOG --model mm-vae --detections DET.parquet` (core.multimodal)")
+    return cls(n_bands=n_bands, seed=seed, **options)
 
 
 def model_class(name: str) -> type[Autoencoder]:

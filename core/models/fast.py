@@ -5,6 +5,11 @@ tiny models. Here a model is a pure function ``forward(params, x) -> reconstruct
 weight tensors; one ``tf.function(jit_compile=True)`` call shuffles, loops over every minibatch of an epoch
 (the final partial batch included, as Keras does), applies Adam exactly as Keras 3 does, and computes the
 validation loss. :func:`train` wraps that in the paper's early stopping (patience, best weights restored).
+
+A model may bring its own loss instead of the MSE against its input (:data:`LossFn`): it gets the batch,
+which can hold more than magnitudes (errors, presence masks), and a stateless-RNG seed that changes every
+step, so random corruption such as hiding bands is drawn inside the compiled loop. The validation loss
+uses one fixed seed, so it is comparable from epoch to epoch.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ EPSILON = 1e-7
 SCORE_CHUNK = 1 << 16
 
 ForwardFn = Callable[[Sequence[tf.Tensor], tf.Tensor], tf.Tensor]
+LossFn = Callable[[Sequence[tf.Tensor], tf.Tensor, tf.Tensor], tf.Tensor]
+"""(weights, batch, seed) -> per-star loss, shape (B,); ``seed`` is a (2,) int64 stateless-RNG seed."""
 
 
 def adam_update(
@@ -60,16 +67,23 @@ class EpochEngine:
     All weights live in one flat float32 vector, so Adam is a handful of fused vector ops per step and
     XLA compiles quickly. Weights the function never reads (for the LSTM-AE, recurrent kernels of layers
     that start from zero state) get zero gradients and, as in Keras, never move. With a ``graph``
-    (:class:`~core.models.lstm_cells.CellGraph`) the step uses its feature-major forward pass and
-    hand-derived gradient instead of autodiff of ``forward``. XLA compiles once per data shape; get
-    engines from :func:`engine_for` so repeated fits reuse the compiled code.
+    (:class:`~core.models.lstm_cells.CellGraph`) and no model ``loss`` the step uses its feature-major
+    forward pass and hand-derived gradient instead of autodiff of ``forward``. XLA compiles once per data
+    shape; get engines from :func:`engine_for` so repeated fits reuse the compiled code.
     """
 
     def __init__(
-        self, forward: ForwardFn, shapes: Sequence[tuple[int, ...]], batch_size: int, graph=None
+        self,
+        forward: ForwardFn,
+        shapes: Sequence[tuple[int, ...]],
+        batch_size: int,
+        loss: LossFn | None = None,
+        graph=None,
     ) -> None:
         self.forward = forward
-        self.graph = graph
+        self.loss = loss
+        # The hand-derived gradient is of the MSE; a model's own loss is differentiated by autodiff.
+        self.graph = graph if loss is None else None
         self.shapes = [tuple(s) for s in shapes]
         sizes = [int(np.prod(s)) for s in self.shapes]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int).tolist()
@@ -79,14 +93,23 @@ class EpochEngine:
         self._epoch_fn = tf.function(self._epoch, jit_compile=True, autograph=False)
         self._chunk_fn = tf.function(self._chunk, jit_compile=True, autograph=False)
         self._step_fn = tf.function(self._step, jit_compile=True, autograph=False)
+        self._val_fn = tf.function(self._val_loss, jit_compile=True, autograph=False)
 
     # -- pieces ---------------------------------------------------------------------------------------
     def _unflatten(self, theta: tf.Tensor) -> list[tf.Tensor]:
         o = self.offsets
         return [tf.reshape(theta[o[k] : o[k + 1]], s) for k, s in enumerate(self.shapes)]
 
-    def _loss(self, theta: tf.Tensor, xb: tf.Tensor, weight: tf.Tensor | None = None) -> tf.Tensor:
-        """Keras' MSE; with ``weight`` (1 = real star, 0 = padding) the mean runs over real stars only."""
+    def _loss(
+        self, theta: tf.Tensor, xb: tf.Tensor, weight: tf.Tensor | None = None, seed: tf.Tensor | None = None
+    ) -> tf.Tensor:
+        """Keras' MSE (or the model's loss); with ``weight`` (1 = real star, 0 = padding) the mean runs
+        over real stars only."""
+        if self.loss is not None:
+            per_star = self.loss(self._unflatten(theta), xb, seed)
+            if weight is None:
+                return tf.reduce_mean(per_star)
+            return tf.reduce_sum(per_star * weight) / tf.reduce_sum(weight)
         if self.graph is not None and weight is None:
             return self.graph.mse(theta, tf.transpose(xb))
         if weight is None:
@@ -94,7 +117,14 @@ class EpochEngine:
         per_star = tf.reduce_mean(tf.square(self.forward(self._unflatten(theta), xb) - xb), axis=-1)
         return tf.reduce_sum(per_star * weight) / tf.reduce_sum(weight)
 
-    def _step(self, theta, m, v, step, lr, xb, weight=None):
+    @staticmethod
+    def _val_seed(rng: tf.Tensor) -> tf.Tensor:
+        return tf.stack([rng, tf.constant(-1, tf.int64)])
+
+    def _val_loss(self, theta, rng, x):
+        return self._loss(theta, x, None, self._val_seed(rng))
+
+    def _step(self, theta, m, v, step, lr, rng, xb, weight=None):
         """Forward, gradient and Adam update on one minibatch; returns the pre-update batch loss."""
         if self.graph is not None:
             if weight is None:
@@ -103,13 +133,13 @@ class EpochEngine:
         else:
             with tf.GradientTape() as tape:
                 tape.watch(theta)
-                loss = self._loss(theta, xb, weight)
+                loss = self._loss(theta, xb, weight, tf.stack([rng, step]))
             grad = tape.gradient(loss, theta)
         step = step + 1
         theta, m, v = adam_update(theta, m, v, grad, tf.cast(step, tf.float32), lr)
         return loss, theta, m, v, step
 
-    def _epoch(self, theta, m, v, step, lr, x, perm, x_val):
+    def _epoch(self, theta, m, v, step, lr, rng, x, perm, x_val):
         n = x.shape[0]
         bs = self.batch_size
         n_batches = -(-n // bs)
@@ -121,14 +151,14 @@ class EpochEngine:
         weights = tf.reshape(tf.cast(tf.range(n_batches * bs) < n, tf.float32), (n_batches, bs))
 
         def body(k, th, mm, vv, st, acc):
-            loss, th, mm, vv, st = self._step(th, mm, vv, st, lr, tf.gather(x, idx[k]), weights[k])
+            loss, th, mm, vv, st = self._step(th, mm, vv, st, lr, rng, tf.gather(x, idx[k]), weights[k])
             return k + 1, th, mm, vv, st, acc + loss * tf.reduce_sum(weights[k])
 
         loop_vars = (tf.constant(0), theta, m, v, step, tf.constant(0.0, tf.float32))
         _, theta, m, v, step, acc = tf.while_loop(lambda k, *_: k < n_batches, body, loop_vars)
-        return theta, m, v, step, acc / n, self._loss(theta, x_val)
+        return theta, m, v, step, acc / n, self._val_loss(theta, rng, x_val)
 
-    def _chunk(self, theta, m, v, step, lr, x, perms, n_active, x_val, best_theta, best_val, best_epoch, wait,
+    def _chunk(self, theta, m, v, step, lr, rng, x, perms, n_active, x_val, best_theta, best_val, best_epoch, wait,
                epoch0, patience):
         """Up to ``n_active`` epochs (one per row of ``perms``) with Keras' early stopping kept on the device.
 
@@ -140,7 +170,7 @@ class EpochEngine:
         vals = tf.fill((k_max,), tf.constant(np.nan, tf.float32))
 
         def body(e, stop, th, mm, vv, st, bt, bv, be, wt, ls, vs):
-            th, mm, vv, st, loss, val = self._epoch(th, mm, vv, st, lr, x, perms[e], x_val)
+            th, mm, vv, st, loss, val = self._epoch(th, mm, vv, st, lr, rng, x, perms[e], x_val)
             ls = tf.tensor_scatter_nd_update(ls, [[e]], [loss])
             vs = tf.tensor_scatter_nd_update(vs, [[e]], [val])
             finite = tf.math.is_finite(loss) & tf.math.is_finite(val)
@@ -159,8 +189,9 @@ class EpochEngine:
         return out
 
     # -- public -----------------------------------------------------------------------------------------
-    def start(self, params: Sequence[np.ndarray], learning_rate: float) -> dict:
-        """Fresh Adam state (zero moments, iteration 0) starting from ``params``."""
+    def start(self, params: Sequence[np.ndarray], learning_rate: float, rng_seed: int = 0) -> dict:
+        """Fresh Adam state (zero moments, iteration 0) starting from ``params``; ``rng_seed`` seeds the
+        model loss's random draws (unused by the plain MSE)."""
         got = [tuple(np.shape(p)) for p in params]
         if got != self.shapes:
             raise ModelError(f"weight shapes {got} do not match the engine's {self.shapes}")
@@ -172,6 +203,7 @@ class EpochEngine:
             "v": zeros,
             "step": tf.constant(0, tf.int64),
             "lr": tf.constant(learning_rate, tf.float32),
+            "rng": tf.constant(int(rng_seed), tf.int64),
         }
 
     def params(self, state: dict, key: str = "theta") -> list[np.ndarray]:
@@ -180,7 +212,9 @@ class EpochEngine:
         return [theta[o[k] : o[k + 1]].reshape(s).copy() for k, s in enumerate(self.shapes)]
 
     def _args(self, state: dict) -> tuple:
-        return state["theta"], state["m"], state["v"], state["step"], state["lr"]
+        return state["theta"], state["m"], state["v"], state["step"], state["lr"], state.get(
+            "rng", tf.constant(0, tf.int64)
+        )
 
     def epoch(
         self, state: dict, x: tf.Tensor, perm: np.ndarray, x_val: tf.Tensor
@@ -210,11 +244,16 @@ class EpochEngine:
                "best_epoch": best_epoch, "wait": wait}
         return new, losses.numpy()[:done], vals.numpy()[:done], bool(stop)
 
-    def begin(self, params: Sequence[np.ndarray], learning_rate: float) -> dict:
+    def begin(self, params: Sequence[np.ndarray], learning_rate: float, rng_seed: int = 0) -> dict:
         """:meth:`start` plus early-stopping bookkeeping (best weights = the starting ones, none seen yet)."""
-        state = self.start(params, learning_rate)
+        state = self.start(params, learning_rate, rng_seed)
         return {**state, "best": state["theta"], "best_val": tf.constant(np.inf, tf.float32),
                 "best_epoch": tf.constant(-1, tf.int32), "wait": tf.constant(0, tf.int32)}
+
+    def validation_loss(self, params: Sequence[np.ndarray], x: np.ndarray, rng_seed: int = 0) -> float:
+        """The loss of ``params`` on ``x`` as the epoch loop reports ``val_loss`` (fixed random draws)."""
+        state = self.start(params, 1.0, rng_seed)
+        return float(self._val_fn(state["theta"], state["rng"], tf.constant(x, tf.float32)))
 
     def step(self, state: dict, xb: np.ndarray) -> tuple[dict, float]:
         """One Adam step on one batch (what Keras ``train_on_batch`` does)."""
@@ -224,10 +263,15 @@ class EpochEngine:
 
 @functools.lru_cache(maxsize=32)
 def engine_for(
-    forward: ForwardFn, shapes: tuple[tuple[int, ...], ...], batch_size: int, graph=None
+    forward: ForwardFn,
+    shapes: tuple[tuple[int, ...], ...],
+    batch_size: int,
+    loss: LossFn | None = None,
+    graph=None,
 ) -> EpochEngine:
-    """A shared engine per (model function, weight shapes, batch size, cell graph), keeping its compiled code warm."""
-    return EpochEngine(forward, shapes, batch_size, graph)
+    """A shared engine per (model function, weight shapes, batch size, loss, cell graph), keeping its
+    compiled code warm."""
+    return EpochEngine(forward, shapes, batch_size, loss, graph)
 
 
 def run_chunked(fn, params: list[tf.Tensor], *arrays: np.ndarray) -> list[np.ndarray]:
@@ -283,6 +327,7 @@ def train(
     config: TrainConfig,
     *,
     shuffle_seed: Sequence[int],
+    rng_seed: int = 0,
     progress: bool = True,
     on_epoch: EpochCallback | None = None,
     label: str = "train",
@@ -320,7 +365,7 @@ def train(
             perms[j] = rng.permutation(n)
         return perms
 
-    state = engine.begin(params, config.learning_rate)
+    state = engine.begin(params, config.learning_rate, rng_seed)
     hist = History()
     bar = tqdm(total=config.max_epochs, desc=label, unit="epoch", disable=not progress, leave=False)
     stopped = False
@@ -366,11 +411,25 @@ def train(
 class CompiledAutoencoder(Autoencoder):
     """An autoencoder whose weights are a list of arrays trained by this module's compiled epoch loop.
 
-    Subclasses set ``forward_graph`` (weights, batch -> reconstruction) and ``weight_shapes``.
+    Subclasses set ``forward_graph`` (weights, batch -> reconstruction) and ``weight_shapes``; a model
+    with its own training loss overrides :meth:`loss_graph`, and one whose input array is wider than
+    its bands (errors, masks) overrides :attr:`input_width`.
     """
 
     forward_graph: Callable[[Sequence[tf.Tensor], tf.Tensor], tf.Tensor]
     _weights: list[np.ndarray]
+
+    @property
+    def input_width(self) -> int:
+        """Columns of the input array (:meth:`features`); the bands themselves by default."""
+        return self.n_bands
+
+    def loss_graph(self) -> LossFn | None:
+        """The model's own per-star training loss (:data:`LossFn`), or None for the MSE against the input.
+
+        Must return the same function object for equal settings, so compiled engines are reused.
+        """
+        return None
 
     def count_params(self) -> int:
         return int(sum(np.prod(s) for s in self.weight_shapes()))
@@ -391,7 +450,9 @@ class CompiledAutoencoder(Autoencoder):
 
     def engine(self, batch_size: int = 512) -> EpochEngine:
         """The (cached) compiled trainer for this model's function at ``batch_size``."""
-        return engine_for(type(self).forward_graph, tuple(self.weight_shapes()), batch_size, self.cell_graph())
+        return engine_for(
+            type(self).forward_graph, tuple(self.weight_shapes()), batch_size, self.loss_graph(), self.cell_graph()
+        )
 
     def cell_graph(self):
         """The model as a :class:`~core.models.lstm_cells.CellGraph` for the hand-derived gradient, if it is one."""
@@ -407,8 +468,8 @@ class CompiledAutoencoder(Autoencoder):
         on_epoch: EpochCallback | None = None,
     ) -> History:
         config = config or TrainConfig()
-        x_train = check_inputs(x_train, self.n_bands, "training set")
-        x_val = check_inputs(x_val, self.n_bands, "validation set")
+        x_train = check_inputs(x_train, self.input_width, "training set")
+        x_val = check_inputs(x_val, self.input_width, "validation set")
         best, hist = train(
             self.engine(config.batch_size),
             self._weights,
@@ -416,6 +477,7 @@ class CompiledAutoencoder(Autoencoder):
             x_val,
             config,
             shuffle_seed=(self.seed, config.seed),
+            rng_seed=self.seed,
             progress=progress,
             on_epoch=on_epoch,
             label=self.name,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -48,6 +49,7 @@ def aliases(bands: BandSet) -> dict[str, tuple[str, ...]]:
         )
         out[f"n_{band}"] = (f"n_{band}", f"n{band}")
         out[f"qf_{band}"] = (f"qf_{band}", f"{band}QfPerfect")
+        out[f"{band}_kron"] = (f"{band}_kron", f"{band}MeanKronMag")
         out[f"{band}_obs"] = (f"{band}_obs",)
     return out
 
@@ -95,7 +97,9 @@ def check_required(found: dict[str, str], columns: list[str], bands: BandSet, so
     )
 
 
-def to_numeric(series: pd.Series, column: str, source: str, *, line_offset: int | None = None) -> pd.Series:
+def to_numeric(
+    series: pd.Series, column: str, source: str, *, line_of: Callable[[int], int | None] | None = None
+) -> pd.Series:
     """Convert to float, raising on any value that is text rather than a number or a null token.
 
     The error shows the column, one bad value and its data row (and file line when known).
@@ -110,8 +114,9 @@ def to_numeric(series: pd.Series, column: str, source: str, *, line_offset: int 
     if bad.any():
         pos = int(np.flatnonzero(bad.to_numpy())[0])
         where = f"data row {pos + 1}"
-        if line_offset is not None:
-            where += f" (line {pos + 1 + line_offset} of the file)"
+        line = line_of(pos) if line_of is not None else None
+        if line is not None:
+            where += f" (line {line} of the file)"
         raise CatalogError(
             f"{source}: column {column!r} must be numeric but {int(bad.sum()):,} value(s) are not numbers; "
             f"first at {where}: {series.iloc[pos]!r}"

@@ -30,3 +30,20 @@ def test_user_errors_become_exit_code_2_with_message(monkeypatch, capsys):
     assert main(["ingest"]) == 2
     err = capsys.readouterr().err
     assert "sedscape ingest: error:" in err and "g_err" in err
+
+
+def test_environment_errors_become_exit_code_2_without_traceback(monkeypatch, capsys):
+    """A write that the system refuses half-way (here: a vanished folder) is one line, not a traceback."""
+    parser = build_parser()
+    args = parser.parse_args(["ingest", "x.csv", "--out", "y.parquet"])
+    monkeypatch.setattr("core.cli.build_parser", lambda: parser)
+    monkeypatch.setattr(parser, "parse_args", lambda argv=None: args)
+
+    def failing(args):
+        with open("/nonexistent-folder/y.parquet", "wb"):
+            pass
+
+    args.func = failing
+    assert main(["ingest"]) == 2
+    err = capsys.readouterr().err
+    assert err == "sedscape ingest: error: No such file or directory: /nonexistent-folder/y.parquet\n"

@@ -76,6 +76,25 @@ def test_measurement_quality_and_error_boundaries():
     assert removed["errors"] == 1
 
 
+def test_zero_and_negative_errors_are_removed_and_named():
+    df = make_catalog(6, seed=2)
+    df.loc[1, "g_err"] = -0.02  # passed "g_err <= 0.05" before
+    df.loc[2, "r_err"] = 0.0
+    df.loc[3, "r_err"] = 1e-4  # tiny but positive: kept
+    out, funnel = apply_cuts(df, paper_cuts())
+    assert out.index.tolist() == [0, 3, 4, 5]
+    step = funnel.steps[-1]
+    assert step.name == "errors" and step.description == "0 < <band>_err <= 0.05 in every band"
+    assert step.n_removed == 2 and step.note == "2 with errors <= 0 (g_err 1, r_err 1)"
+
+
+def test_funnel_notes_round_trip_and_print():
+    funnel = Funnel(n_input=3, n_output=3, notes=["raMean read as RA in hours"])
+    assert Funnel.from_dict(funnel.to_dict()) == funnel
+    assert funnel.format().splitlines()[-1] == "note: raMean read as RA in hours"
+    assert "notes" not in Funnel(n_input=1, n_output=1).to_dict()  # old metadata unchanged
+
+
 def test_prob_star_boundary_and_nan():
     df = make_catalog(3, seed=3)
     df["prob_star"] = [0.99, 0.9899, np.nan]
@@ -84,6 +103,22 @@ def test_prob_star_boundary_and_nan():
     step = next(s for s in funnel.steps if s.name == "prob_star")
     assert step.n_removed == 2
     assert "1 with missing values (prob_star 1)" in step.note
+
+
+def test_point_source_cut_only_without_prob_star():
+    df = make_catalog(4, seed=3).drop(columns="prob_star")
+    df["i_kron"] = df["i"] - [0.0, 0.04, 0.06, np.nan]  # galaxy: more light in the Kron aperture than the PSF
+    out, funnel = apply_cuts(df, paper_cuts())
+    assert out.index.tolist() == [0, 1, 3]  # a missing Kron magnitude keeps the star for the other cuts
+    step = next(s for s in funnel.steps if s.name == "point_source")
+    assert step.applied and step.n_removed == 1
+    df["prob_star"] = 1.0
+    out, funnel = apply_cuts(df, paper_cuts())
+    step = next(s for s in funnel.steps if s.name == "point_source")
+    assert len(out) == 4 and not step.applied and step.note == "prob_star present: that cut decides"
+    no_kron = next(s for s in apply_cuts(df.drop(columns=["prob_star", "i_kron"]), paper_cuts())[1].steps
+                   if s.name == "point_source")  # fmt: skip
+    assert not no_kron.applied and no_kron.note == "column i_kron absent"
 
 
 def test_completeness_removes_nan_and_sentinels_first():
@@ -105,6 +140,7 @@ def test_order_matches_the_paper():
     assert names == [
         "complete",
         "prob_star",
+        "point_source",
         "n_measurements",
         "qf_perfect",
         "g-r",

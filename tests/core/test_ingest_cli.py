@@ -70,6 +70,19 @@ def test_m44_with_ebv_column_required_explains(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_m44_with_one_ebv_value_for_the_cluster_field(tmp_path, capsys):
+    out = tmp_path / "m44.parquet"
+    assert main(["ingest", str(M44), "--out", str(out), "--ebv-value", "0.031"]) == 0
+    assert "one E(B-V) for every star: 0.031" in capsys.readouterr().out
+    df = read_parquet(out)
+    assert len(df) == 200  # 16 galaxies (PSF - Kron i > 0.05) go: the export has no prob_star
+    np.testing.assert_allclose(df["y_obs"] - df["y"], 1.087 * 0.031)
+    assert (df["ebv"] == 0.031).all()
+    for bad in (["--ebv-value", "-0.1"], ["--ebv-value", "nan"], ["--ebv-value", "0.03", "--ebv", "sfd"]):
+        assert main(["ingest", str(M44), "--out", str(tmp_path / "bad.parquet"), *bad]) == 2
+        assert "--ebv-value" in capsys.readouterr().err
+
+
 def test_dereddens_and_applies_threshold_overrides(tmp_path, casjobs_csv, capsys):
     path, cat = casjobs_csv
     out = tmp_path / "sel.parquet"

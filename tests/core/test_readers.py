@@ -13,21 +13,9 @@ from core.catalog import validate_catalog, write_parquet
 from core.errors import CatalogError, ConfigError
 from core.readers import detect_format, read_catalog
 from tests._catalogs import make_catalog
+from tests._catalogs import ps1_named as _ps1_named
 
 M44 = Path(__file__).resolve().parents[1] / "data" / "ps1_dr1_meanobject_cone_M44.tsv"
-
-
-def _ps1_named(df: pd.DataFrame) -> pd.DataFrame:
-    """The contract catalog under the names a CasJobs / MAST CSV uses."""
-    names = {"obj_id": "objID", "ra": "raMean", "dec": "decMean", "ebv": "EBV", "prob_star": "ps_score"}
-    for b in "grizy":
-        names |= {
-            b: f"{b}MeanPSFMag",
-            f"{b}_err": f"{b}MeanPSFMagErr",
-            f"n_{b}": f"n{b}",
-            f"qf_{b}": f"{b}QfPerfect",
-        }
-    return df.drop(columns=["l", "b"]).rename(columns=names)
 
 
 @pytest.fixture

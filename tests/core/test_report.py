@@ -13,7 +13,15 @@ from core.catalog import read_parquet, write_parquet
 from core.cli import main
 from core.errors import OutputExistsError
 from core.models.base import TrainConfig
-from core.report import anomaly_summary, otype_table, table1, table2, truth_metrics, write_report
+from core.report import (
+    anomaly_summary,
+    otype_table,
+    residual_by_colour,
+    table1,
+    table2,
+    truth_metrics,
+    write_report,
+)
 from core.training import train_runs
 from tests._catalogs import make_catalog
 from tests.core._toy_models import toy_model  # noqa: F401  (fixture)
@@ -74,6 +82,28 @@ def test_otype_table_counts_flagged_share_per_simbad_type():
     assert otype_table(df.drop(columns=["simbad_otype"])) is None
 
 
+def _colour_binned() -> pd.DataFrame:
+    """25 stars at g-i 0.6 with g residual +0.02, 20 at g-i 1.1 with medians 0.005 in z, 3 at g-i 2.1."""
+    gi = np.r_[np.full(25, 0.6), np.full(20, 1.1), np.full(3, 2.1)]
+    df = pd.DataFrame({"g": 17.0 + gi, "r": 17.0, "i": 17.0, "z": 17.0, "y": 17.0})
+    for b in "grizy":
+        df[f"{b}_res"] = 0.0
+    df.loc[:24, "g_res"] = 0.02
+    df.loc[25:44, "z_res"] = np.r_[np.full(11, 0.005), np.full(9, -0.3)]  # median of 20 = 0.005
+    df.loc[45:, "y_res"] = 0.5
+    return df
+
+
+def test_residual_by_colour_medians_per_bin_by_hand():
+    t = residual_by_colour(_colour_binned(), PS1)
+    assert t[["lo", "hi", "n"]].to_numpy().tolist() == [[0.5, 0.75, 25], [1.0, 1.25, 20], [2.0, 2.25, 3]]
+    assert t["g_median"].tolist() == [0.02, 0.0, 0.0]
+    assert t["z_median"].tolist() == [0.0, 0.005, 0.0]
+    # Judged only with >= 20 stars: the first bin misses 0.01 in g, the second is within, the third is too thin.
+    assert t["within"].tolist() == [False, True, None]
+    assert len(residual_by_colour(_colour_binned(), PS1, min_count=20)) == 2
+
+
 def test_table1_from_card():
     from types import SimpleNamespace
 
@@ -104,10 +134,25 @@ def test_write_report_tables_and_refuses_to_overwrite(tmp_path, toy_model):  # n
     assert "recall 100.0%, precision 66.7%" in text
     for name in summary["figures"].values():
         assert (tmp_path / "rep" / name).stat().st_size > 1000
-    assert set(summary["figures"]) >= {"loss_curves", "residual_vs_magnitude", "colour_histograms"}
+    assert set(summary["figures"]) >= {"loss_curves", "residual_vs_magnitude", "colour_histograms",
+                                       "residual_vs_colour"}
     with pytest.raises(OutputExistsError):
         write_report(scored, tmp_path / "model", tmp_path / "rep")
     write_report(scored, tmp_path / "model", tmp_path / "rep", overwrite=True)
+
+    binned = _colour_binned()
+    for b in "grizy":
+        binned[f"{b}_rec"] = binned[b] - binned[f"{b}_res"]
+    binned["anomaly"] = binned[[f"{b}_res" for b in "grizy"]].abs().max(axis=1) > 0.05
+    binned["res_band"] = "g"
+    md = write_report(binned, tmp_path / "model", tmp_path / "rep2")
+    text = md.read_text()
+    assert "## Median residual vs g-i" in text
+    assert "1 of 2 g-i bins with at least 20 stars have every band's median residual within +-0.01 mag" in text
+    assert "largest +0.0200 mag (g at g-i 0.50-0.75)" in text
+    rc = json.loads((tmp_path / "rep2" / "report.json").read_text())["residual_by_colour"]
+    assert rc["colour"] == "g-i" and [b["n"] for b in rc["bins"]] == [25, 20, 3]
+    assert (tmp_path / "rep2" / "residual_vs_colour.png").stat().st_size > 1000
 
 
 def _mock_with_truth(n: int, seed: int) -> pd.DataFrame:

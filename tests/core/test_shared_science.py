@@ -34,8 +34,8 @@ def test_gaia_cross_match_and_dashboard_agree_on_which_stars_get_m_g():
 
 
 def test_stellar_systems_are_where_the_mock_puts_its_clusters_and_the_presets_select():
+    from core import PRESET_FIELDS
     from core.mock.clusters import CLUSTERS
-    from dashboard.selection import PRESET_FIELDS
 
     assert [(c.name, c.ra, c.dec, c.dist_kpc, c.select_radius_deg) for c in CLUSTERS] == [
         (s.name, s.ra, s.dec, s.dist_kpc, s.select_radius_deg) for s in STELLAR_SYSTEMS

@@ -78,7 +78,7 @@ def test_missing_model_dir_turns_the_probe_off_but_loads(scored_paths, tmp_path)
 def test_absolute_magnitude_from_parallax_when_the_catalog_has_none():
     import pandas as pd
 
-    from dashboard.sky import absolute_first_band
+    from core.selection import absolute_first_band
 
     df = pd.DataFrame({"g": [15.0, 15.0, 15.0, 15.0], "parallax": [10.0, 1.0, -1.0, np.nan],
                        "parallax_error": [0.1, 0.5, 0.1, 0.1]})  # fmt: skip
@@ -149,3 +149,14 @@ def test_category_codes_recode_a_categorical_like_factorising_its_labels(sky):
     assert col == "simbad_category" and NO_CATEGORY in names and "zz unused" not in names
     assert names == [str(n) for n in expected_names]
     assert codes.tolist() == expected_codes.tolist()
+
+
+def test_a_hats_catalog_that_fits_in_memory_opens_like_a_parquet_file(scored_paths, tmp_path):
+    from core.partitioned import write_hats_frame
+
+    catalog, model = scored_paths
+    df = read_parquet(catalog)
+    hats_dir = write_hats_frame(df, tmp_path / "scored_hats", partition_rows=800)
+    sky = load_sky(Sources(hats_dir, model, "args"))
+    assert sky.n == len(df) and sorted(sky.df["obj_id"]) == sorted(df["obj_id"])
+    assert set(sky.column_order) == set(df.columns) and "g_rec" in sky.df.columns

@@ -1,16 +1,14 @@
 """AppState: selections, live threshold, derived summary/table, probe and export, without any UI."""
 
-import io
-
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.path import Path as MplPath
 
 from core.catalog import read_parquet
+from core.export import ExportOptions, read_export
 from core.scoring import flag_anomalies
-from dashboard.export import read_export
-from dashboard.selection import PRESET_FIELDS
+from core.selection import PRESET_FIELDS
 from dashboard.sky import SkyData
 from dashboard.state import AppState
 
@@ -129,10 +127,11 @@ def test_colour_values_for_numbers_categories_and_anomaly(state, sky):
     assert "(none)" in cats and len(values) == sky.n
 
 
-def test_export_has_exactly_the_selection_and_its_provenance(state, sky):
+def test_export_has_exactly_the_selection_and_its_provenance(state, sky, tmp_path):
     poly = np.array([[-0.2, -1.0], [0.2, -1.0], [0.2, 0.0], [-0.2, 0.0]])
     state.select_polygon("latent", poly)
-    back, prov = read_export(io.StringIO(state.export_csv()))
+    path = state.prepare_export(ExportOptions("csv"))().write(tmp_path / "sel.csv")
+    back, prov = read_export(path)
     assert sorted(back["obj_id"]) == sorted(sky.df["obj_id"].iloc[state.selection])
     # every column of the catalog file, including those the page does not load until an export needs them
     on_disk = read_parquet(sky.catalog_path)

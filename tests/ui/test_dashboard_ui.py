@@ -22,7 +22,7 @@ import pytest
 from matplotlib.path import Path as MplPath
 
 from core.catalog import read_parquet
-from dashboard.export import read_export
+from core.export import read_export
 from dashboard.plots import SELECTION_COLOUR
 from tests.dashboard._sky import make_scored_sky
 
@@ -68,8 +68,9 @@ def sky(tmp_path_factory):
 
 
 @contextlib.contextmanager
-def _serve(args: list[str], root: Path):
-    """``panel serve dashboard --args ...`` on a free loopback port, every archive pointed at a closed port."""
+def _serve(args: list[str], root: Path, panel_args: tuple[str, ...] = ()):
+    """``panel serve dashboard [panel_args] --args ...`` on a free loopback port, every archive pointed at a
+    closed port."""
     port, closed = _free_port(), _free_port()  # nothing listens on ``closed``: the archives are offline
     env = dict(
         os.environ,
@@ -85,7 +86,7 @@ def _serve(args: list[str], root: Path):
     with open(root / f"serve-{port}.log", "w") as log:
         proc = subprocess.Popen(
             [str(panel), "serve", "dashboard", "--port", str(port), "--address", "127.0.0.1",
-             "--allow-websocket-origin", f"127.0.0.1:{port}", "--liveness", "--args", *args],
+             "--allow-websocket-origin", f"127.0.0.1:{port}", "--liveness", *panel_args, "--args", *args],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
@@ -123,7 +124,7 @@ def page(browser, server):
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))
     pg.external = []  # the page must load everything from the dashboard's own server
     pg.on("request", lambda r: None if _is_local(r.url) else pg.external.append(r.url))
-    pg.goto(server)
+    pg.goto(server, timeout=120_000)  # the first page waits for the server's warm-up (slow on a loaded machine)
     pg.wait_for_selector(".selection-summary", timeout=90_000)
     _plot_geometry(pg, "Latent space")  # waits until the latent figure has rendered
     yield pg
@@ -297,10 +298,8 @@ def test_lasso_on_latent_selects_stars_inside_polygon(page, sky, tmp_path):
     # The SEDs tab (shown by default) draws the most anomalous selected stars, a curve each.
     page.wait_for_function(SED_CURVES_JS + " >= 2", timeout=30_000)
 
-    with page.expect_download(timeout=60_000) as dl:
-        page.get_by_text("Download selection (CSV)").click()
     path = tmp_path / "selection.csv"
-    dl.value.save_as(path)
+    _export_and_download(page, path)
     exported, prov = read_export(path)
     got = set(exported["obj_id"])
     assert len(got) == n_shown
@@ -308,6 +307,21 @@ def test_lasso_on_latent_selects_stars_inside_polygon(page, sky, tmp_path):
     assert prov["selection"]["kind"] == "lasso" and prov["selection"]["view"] == "latent"
     assert prov["catalog"] == str(catalog)
     assert not page.errors, page.errors
+
+
+def _export_and_download(page, path: Path, fmt: str | None = None, timeout: float = 120_000):
+    """Export the selection in the browser (in ``fmt``, a label of the format selector) and download the
+    finished file over HTTP into ``path``; returns the download."""
+    if fmt is not None:
+        page.locator("select:has(option:text-is('Parquet'))").select_option(label=fmt)
+    page.get_by_role("button", name="Export selection").click()
+    link = page.locator("a.export-download")
+    link.wait_for(timeout=timeout)
+    with page.expect_download(timeout=timeout) as dl:
+        link.click()
+    dl.value.save_as(path)
+    assert "/sedscape-exports/" in dl.value.url  # plain HTTP, not the websocket
+    return dl.value
 
 
 def test_latent_probe_and_offline_cutouts(page):

@@ -55,7 +55,23 @@ def _region_rows(table: Table, adql: str) -> Table:
     return table[keep]
 
 
+def detection_responder(adql: str) -> bytes:
+    """``SELECT ... FROM dbo.Detection WHERE objID IN (...)``: the recorded detections of those objects."""
+    import re
+
+    m = re.search(r"objID IN \(([\d,\s]+)\)", adql)
+    if m is None:
+        raise QueryRejected("expected objID IN (...) on dbo.Detection")
+    ids = {int(x) for x in m.group(1).split(",")}
+    rows = source_table("ps1dr2_detection.xml")
+    rows = rows[np.isin(np.asarray(rows["objID"]), list(ids))]
+    wanted = adql.split("SELECT", 1)[1].split("FROM", 1)[0].replace(" ", "").split(",")
+    return votable_bytes(rows[wanted])
+
+
 def ps1_responder(adql: str, uploads: dict) -> bytes:
+    if "FROM dbo.Detection" in adql:
+        return detection_responder(adql)
     if "FROM dbo.MeanObjectView" not in adql:
         raise QueryRejected(f"unknown table in: {adql[:80]}")
     rows = _region_rows(source_table("ps1dr2_meanobjectview.xml"), adql)

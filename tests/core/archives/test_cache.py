@@ -25,7 +25,7 @@ def test_frames_round_trip_under_the_cache_dir():
     cache.put_frame(key, df)
     assert cache.path(key, "parquet").is_relative_to(cache_dir())
     pd.testing.assert_frame_equal(cache.get_frame(key), df)
-    assert not list(cache.root.rglob("*.partial"))
+    assert not list(cache.root.rglob(".*partial*"))
 
 
 def test_a_damaged_entry_is_a_miss_and_is_removed():

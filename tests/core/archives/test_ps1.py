@@ -177,3 +177,24 @@ def test_cli_refuses_to_write_an_empty_region(archive, tmp_path, capsys, cli):
     assert cli(["fetch", "ps1", "--cone", "10", "-60", "0.1", "--out", str(out), "--ebv", "none"]) == 2
     assert "no PS1 objects" in capsys.readouterr().err
     assert not (out / "ps1_raw.parquet").exists()
+
+
+# LSDB and nested-pandas warn about pandas 4 deprecations in their own code; not a format drift of ours.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_cli_fetch_streams_tiles_into_hats_catalogs(archive, tmp_path, capsys, cli):
+    from core.partitioned import is_hats, read_catalog_any
+
+    out = tmp_path / "annulus"
+    args = ["fetch", "ps1", "--galactic-annulus", "78", "80", "--tile-deg", "8", "--out", str(out),
+            "--ebv", "none", "--format", "hats"]
+    assert cli(args) == 0
+    text = capsys.readouterr().out
+    assert "streamed" in text and "rows kept" in text
+    full = PS1Fetcher(tmp_path / "merged", GalacticAnnulus(78, 80), tile_deg=8.0, progress=False).run().catalog
+    raw, sel = read_catalog_any(out / "ps1_raw"), read_catalog_any(out / "ps1_selected")
+    assert is_hats(out / "ps1_raw") and is_hats(out / "ps1_selected")
+    pd.testing.assert_frame_equal(raw.sort_values("obj_id").reset_index(drop=True), full)
+    assert sel.attrs["sedscape"]["funnel"]["n_input"] == len(full) == len(raw)
+    assert sel.attrs["sedscape"]["funnel"]["n_output"] == len(sel) > 0
+    assert cli(args) == 2  # refused without --overwrite

@@ -1,11 +1,11 @@
-"""SIMBAD cross-match over loopback (nearest within 1") and the otype -> category table."""
+"""SIMBAD cross-match over loopback (nearest within 1"); the otype -> category table is in test_otypes.py."""
 
 from __future__ import annotations
 
 import pytest
 from archive_replay import truth
 
-from core.archives.otypes import CATEGORIES, OTHER, PHASELESS, is_known_otype, simbad_category
+from core.archives.otypes import simbad_category
 from core.archives.simbad import crossmatch_simbad
 from core.catalog import read_parquet, write_parquet
 from core.errors import CatalogError
@@ -58,30 +58,3 @@ def test_cli_crossmatch_simbad(archive, m3_catalog, tmp_path, capsys, cli):
     df = read_parquet(out)
     assert {"simbad_id", "simbad_otype", "simbad_category"} <= set(df.columns)
     assert cli(["crossmatch", "simbad", str(src), "--out", str(out)]) == 2
-
-
-@pytest.mark.parametrize("otype, category", [
-    ("WD*", "Compact Object"), ("WhiteDwarf", "Compact Object"), ("WD?", "Compact Object"),
-    ("WhiteDwarf_Candidate", "Compact Object"), ("MS*", "Main Sequence"), ("BS*", "Main Sequence"),
-    ("BlueStraggler", "Main Sequence"), ("BD*", "Main Sequence"), ("HB*", "He Core"), ("HorBranch*", "He Core"),
-    ("RR*", "He Core"), ("RRLyrae", "He Core"), ("HS*", "He Core"), ("HotSubdwarf", "He Core"),
-    ("RG*", "RGB"), ("RGB*", "RGB"), ("RB?", "RGB"), ("AB*", "Post-RGB"), ("post-AGB*", "Post-RGB"),
-    ("C*", "Post-RGB"), ("EB*", "Binary"), ("**", "Binary"), ("CV*", "Binary"), ("V*", "Variable"),
-    ("G", "Non-stellar"), ("QSO", "Non-stellar"), ("Galaxy", "Non-stellar"), ("G?", "Non-stellar"),
-    ("*", "Other"), ("PM*", "Other"), (" rr* ", "He Core"), ("", "Other"), (None, "Other"),
-    ("NotAType", "Other"), ("sg*", "Post-RGB"),
-])
-def test_simbad_category(otype, category):
-    assert simbad_category(otype) == category
-
-
-def test_every_mock_sky_otype_has_a_known_category():
-    from core.mock.labels import SIMBAD_OTYPES
-
-    for otype in SIMBAD_OTYPES:
-        category = simbad_category(otype)
-        assert category in CATEGORIES
-        assert is_known_otype(otype), f"{otype!r} is not in the otype table (it would fall back to Other)"
-        if category == OTHER:  # only labels that carry no phase may land in Other
-            assert otype in PHASELESS, otype
-    assert not is_known_otype("NotAType") and not is_known_otype("")

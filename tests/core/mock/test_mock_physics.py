@@ -16,12 +16,18 @@ def _colours(df, prefix="true_"):
     return -np.diff(m, axis=1)
 
 
-def test_main_sequence_colours_follow_the_table(mock_precut):
+def test_main_sequence_colours_follow_the_calibrated_table(mock_precut):
     ms = mock_precut[mock_precut["true_class"] == "ms"]
-    expected = tables.colour_grid()(ms["true_mr"].to_numpy(), ms["true_feh"].to_numpy())
+    mr, feh = ms["true_mr"].to_numpy(), ms["true_feh"].to_numpy()
+    raw = tables.colour_grid()(mr, feh)
+    expected = raw + tables.locus_correction()(raw[:, 0] + raw[:, 1])
+    np.testing.assert_allclose(populations.template_colours(mr, feh), expected)
     resid = _colours(ms) - expected
     assert np.all(np.abs(np.median(resid, axis=0)) < 0.005)
     assert np.all(resid.std(axis=0) < 0.03)
+    # The calibration keeps g - i (and M_r) and moves colours by the table's 0.01-0.03 mag.
+    np.testing.assert_allclose((expected - raw)[:, :2].sum(axis=1), 0.0, atol=1e-12)
+    assert np.abs(np.median(expected - raw, axis=0)).min() > 0.005
 
 
 def test_colour_grid_reads_known_rows():

@@ -150,7 +150,20 @@ def test_simbad_labels_use_the_public_otype_list(mock_precut):
         "simbad_category"
     ].astype(str).tolist()
     wds = mock_precut[labelled & mock_precut["true_class"].isin(["wd_da", "wd_db"])]
-    assert (wds["simbad_otype"].astype(str).isin(["WD*", "WD?", "PM*"])).mean() > 0.8
+    assert (wds["simbad_otype"].astype(str).isin(["WD*", "WD?", "PM*", "blu", "UV"])).mean() > 0.8
+
+
+def test_simbad_categories_are_mostly_readable(mock_sky):
+    """Issue 10: SIMBAD matches fall in named families; 'Other' (no star, no galaxy) stays under 20%."""
+    cats = mock_sky["simbad_category"].dropna().astype(str)
+    assert len(cats) > 300
+    shares = cats.value_counts(normalize=True)
+    assert shares.get("Other", 0.0) < 0.20
+    # the families SIMBAD lists at high latitude each show up
+    for family in ("Star (no subtype)", "High Proper Motion", "Binary", "Variable", "RGB", "Main Sequence"):
+        assert shares.get(family, 0.0) > 0.01, family
+    otypes = mock_sky["simbad_otype"].dropna().astype(str).value_counts(normalize=True)
+    assert otypes.index[0] == "*" and otypes.get("PM*", 0) > 0.05
 
 
 def test_simbad_fraction_after_cuts_is_near_paper(mock_sky):

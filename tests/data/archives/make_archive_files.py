@@ -156,6 +156,36 @@ def make_simbad(rng, ps1, n_cone):
     return tab, truth
 
 
+def make_detections(ps1, n_obj: int = 40):
+    """PS1 DR2 ``Detection`` rows for the first ``n_obj`` cone objects: ~12 per band in pairs 15 min apart,
+    psfFlux in Jy; object 0 is a sinusoid of period 0.5731 d (0.4 mag in g), a few rows have psfFlux <= 0
+    or bad infoFlag bits (0x8 FAIL). Its own random stream, so the other files do not change."""
+    rng = np.random.default_rng(20250114)
+    rows = []
+    det_id = 90_000_000_000
+    for k in range(n_obj):
+        oid = int(ps1["objID"][k])
+        for f, b in enumerate("grizy", start=1):
+            base = float(ps1[f"{b}MeanPSFMag"][k])
+            base = 19.0 if base < 0 else base
+            nights = 55200 + np.sort(rng.choice(1270, 6, replace=False)) + 0.42
+            t = np.sort(np.concatenate([nights, nights + 15 / 1440]))
+            m = base + (0.4 * (1 - 0.12 * (f - 1)) * np.sin(2 * np.pi * t / 0.5731) if k == 0 else 0.0)
+            err = 0.01 + 0.02 * 10 ** (0.4 * (base - 21.0))
+            flux = 3631.0 * 10 ** (-0.4 * (m + rng.normal(0, err, t.size)))
+            for ti, fl in zip(t, flux, strict=True):
+                det_id += 1
+                rows.append((oid, det_id, f, ti, fl, fl * err / 1.0857, rng.uniform(0.99, 1.0), 0x1 | 0x4))
+    tab = Table(rows=rows, names=DETECTION_NAMES,
+                dtype=(np.int64, np.int64, np.int16, float, np.float32, np.float32, np.float32, np.int32))
+    tab["psfFlux"][[3, 77]] = [-2.1e-6, 0.0]
+    tab["infoFlag"][[5, 140]] |= 0x8
+    return tab
+
+
+DETECTION_NAMES = ("objID", "detectID", "filterID", "obsTime", "psfFlux", "psfFluxErr", "psfQfPerfect", "infoFlag")
+
+
 def _write_votable(table: Table, path: Path, name: str) -> None:
     from astropy.io.votable import from_table
 
@@ -178,6 +208,7 @@ def main() -> None:
     _write_votable(gaia, HERE / "gaiadr3_gaia_source.xml", "gaia_source")
     _write_votable(best, HERE / "gaiadr3_panstarrs1_best_neighbour.xml", "panstarrs1_best_neighbour")
     simbad, struth = make_simbad(rng, ps1, n_cone)
+    _write_votable(make_detections(ps1), HERE / "ps1dr2_detection.xml", "Detection")
     _write_votable(simbad, HERE / "simbad_basic.xml", "basic")
     (HERE / "truth.json").write_text(json.dumps({"n_cone": n_cone, "gaia": gtruth, "simbad": struth}, indent=1))
     (HERE / "ps1filenames_m3.txt").write_text(

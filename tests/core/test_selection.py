@@ -6,7 +6,7 @@ import pytest
 from astropy.coordinates import SkyCoord
 from matplotlib.path import Path as MplPath
 
-from dashboard.selection import PRESET_FIELDS, box_mask, cone_mask, polygon_mask
+from core.selection import PRESET_FIELDS, box_mask, cone_mask, polygon_mask
 
 
 def test_polygon_mask_matches_matplotlib_on_a_concave_polygon():
