@@ -46,14 +46,18 @@ def is_hats(path: str | Path) -> bool:
 def output_format(path: str | Path, fmt: str = "auto") -> str:
     """``"hats"`` or ``"parquet"`` for an output ``path``: ``fmt`` if given, else what the path says.
 
-    ``auto`` means HATS when the path is an existing HATS catalog (or any directory) or ends in
-    ``/``; otherwise one Parquet file, as sedscape has always written.
+    ``auto`` means HATS when the path is an existing HATS catalog (or an interrupted one), an empty
+    directory, or ends in ``/``; otherwise one Parquet file, as sedscape has always written. Any other
+    existing directory is then refused as a file name, so a user's folder is never turned into a catalog.
     """
     if fmt not in FORMATS:
         raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if fmt != "auto":
         return fmt
-    return "hats" if Path(path).is_dir() or str(path).endswith("/") else "parquet"
+    p = Path(path)
+    if str(path).endswith("/") or is_hats(p) or _is_partial_hats(p):
+        return "hats"
+    return "hats" if p.is_dir() and not any(p.iterdir()) else "parquet"
 
 
 def check_output(path: str | Path, overwrite: bool) -> None:
