@@ -180,6 +180,20 @@ class SkyData:
         return self._colour_ranges[column]
 
     @cached_property
+    def _obj_id_order(self) -> tuple[np.ndarray, np.ndarray]:
+        ids = self.df["obj_id"].to_numpy(np.int64)
+        order = np.argsort(ids, kind="stable")
+        return ids[order], order
+
+    def rows_of(self, obj_ids: np.ndarray) -> np.ndarray:
+        """Sorted catalog rows of the stars with these obj_ids (ids not in the catalog are skipped)."""
+        ids = np.unique(np.asarray(obj_ids, dtype=np.int64))
+        sorted_ids, order = self._obj_id_order
+        pos = np.minimum(np.searchsorted(sorted_ids, ids), max(len(sorted_ids) - 1, 0))
+        hit = sorted_ids[pos] == ids if len(sorted_ids) else np.zeros(len(ids), dtype=bool)
+        return np.sort(order[pos[hit]])
+
+    @cached_property
     def category_codes(self) -> tuple[str | None, np.ndarray, list[str]]:
         """The SIMBAD category column used for presets and summaries, its per-star codes and the names."""
         col = next((c for c in ("simbad_category", "simbad_otype") if c in self.df), None)

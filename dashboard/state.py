@@ -43,6 +43,13 @@ class AppState(param.Parameterized):
     geometry = param.Dict(default=None, allow_None=True, doc="how the selection was made (for provenance)")
     revision = param.Integer(0, doc="bumped on every selection change; plots listen to it")
     probe = param.Tuple(default=None, allow_None=True, length=2, doc="latent point given to the decoder")
+    # Discovery (dashboard.labelling, .review, .findmore): the label database, stars picked in the table,
+    # and colour-bys and presets that those modules add while the session runs.
+    labels = param.Parameter(default=None, doc="the server's label database (core.LabelStore), or None")
+    labels_revision = param.Integer(0, doc="bumped whenever the labels may have changed")
+    picked = param.List(default=[], item_type=int, doc="obj_ids of the stars picked in the selection table")
+    colour_revision = param.Integer(0, doc="bumped when the values of the live colour-by change")
+    presets_revision = param.Integer(0, doc="bumped when presets are added or removed")
 
     def __init__(self, sky: SkyData, **params: Any) -> None:
         options = colour_options(sky.df, sky.bands, extra=sky.frame.columns)
@@ -54,6 +61,8 @@ class AppState(param.Parameterized):
         self._specs = {s.key: s for s in view_specs(sky.bands, sky.has_gaia)}
         self._category_col, self._category_codes, self._category_names = sky.category_codes
         self._max_res = sky.frame["max_abs_res"].to_numpy()
+        self._live_colours: dict[str, Callable[[], tuple]] = {}
+        self._presets: dict[str, Callable[[], int]] = {}
 
     # ----- what the views need to know -----------------------------------------------------------
     @property
@@ -80,10 +89,12 @@ class AppState(param.Parameterized):
     def n_selected(self) -> int:
         return 0 if self.selection is None else len(self.selection)
 
-    @param.depends("colour_by", "threshold")
+    @param.depends("colour_by", "threshold", "colour_revision")
     def colour_values(self) -> tuple[Any, list[str] | None, tuple[float, float] | None]:
         """Per-star values for the colour-by choice, the category names (or None) and a colour range."""
         colour = self.colour
+        if self.colour_by in self._live_colours:
+            return self._live_colours[self.colour_by]()
         if colour.column is None:
             return None, None, None
         if colour.column == "anomaly":
@@ -100,6 +111,57 @@ class AppState(param.Parameterized):
         source = self.sky.frame if colour.column in self.sky.frame else self.sky.df
         values = source[colour.column].to_numpy(np.float32)
         return values, None, (symmetric_clim(values) if colour.symmetric else self.sky.colour_range(colour.column))
+
+    def colour_streams(self) -> list[str]:
+        """The params whose change redraws the latent colours without a new plot."""
+        if self.colour_by in self._live_colours:
+            return ["colour_revision"]
+        return ["threshold"] if self.colour.column == "anomaly" else []
+
+    # ----- colour-bys and presets added while the session runs (labels, rankings, probabilities) -----
+    def add_colour(self, key: str, colour: ColourBy, values: Callable[[], tuple]) -> None:
+        """Offer a colour-by whose ``values()`` gives ``(values, categories, clim)`` like :meth:`colour_values`;
+        adding it again replaces it (and redraws it if shown)."""
+        self._colours[key] = colour
+        self._live_colours[key] = values
+        if key not in self.param.colour_by.objects:
+            self.param.colour_by.objects = [*self.param.colour_by.objects, key]
+        self.refresh_colour(key)
+
+    def remove_colour(self, key: str) -> None:
+        if key not in self._live_colours:
+            return
+        if self.colour_by == key:
+            self.colour_by = self.param.colour_by.objects[0]
+        self.param.colour_by.objects = [k for k in self.param.colour_by.objects if k != key]
+        del self._live_colours[key], self._colours[key]
+
+    def refresh_colour(self, key: str) -> None:
+        """Redraw the latent colours if ``key`` is the colour-by shown (its values changed)."""
+        if self.colour_by == key:
+            self.colour_revision += 1
+
+    def add_preset(self, name: str, select: Callable[[], int]) -> None:
+        """Offer a preset: ``select()`` makes the selection and returns its size."""
+        new = name not in self._presets
+        self._presets[name] = select
+        if new:
+            self.presets_revision += 1
+
+    def remove_preset(self, name: str) -> None:
+        if self._presets.pop(name, None) is not None:
+            self.presets_revision += 1
+
+    def presets(self) -> list[str]:
+        """The presets added while the session runs, in the order they came."""
+        return list(self._presets)
+
+    def apply_preset(self, name: str) -> int:
+        try:
+            select = self._presets[name]
+        except KeyError:
+            raise ValueError(f"unknown preset {name!r}; presets: {', '.join(self._presets) or 'none'}") from None
+        return select()
 
     # ----- making selections ----------------------------------------------------------------------
     def _view_axes(self, view: str) -> tuple[str, str]:
@@ -258,15 +320,16 @@ class AppState(param.Parameterized):
     def prepare_export(self, options: ExportOptions) -> Callable[[], ExportTask]:
         """A function making the export of this moment's selection, geometry and threshold (captured now):
         call it on a worker thread, since it may wait for the export-only columns to load. The rows are
-        the selected stars in catalog order, with the chosen columns and the provenance."""
+        the selected stars in catalog order, with the chosen columns, each star's labels (when there is a
+        label database) and the provenance."""
         index = self.selection if self.selection is not None else np.zeros(0, dtype=np.int64)
-        geometry, threshold, show, sky = self.geometry, self.threshold, self.show, self.sky
+        geometry, threshold, show, sky, labels = self.geometry, self.threshold, self.show, self.sky, self.labels
 
         def make() -> ExportTask:
             return selection_export(
                 sky.column_source(), index, bands=sky.bands, meta=sky.meta, catalog=sky.catalog_path,
                 geometry=geometry, threshold=threshold, options=options, model_dir=sky.model_dir,
-                model_card=sky.model_card, made_by="sedscape dashboard", magnitudes_shown=show,
+                model_card=sky.model_card, made_by="sedscape dashboard", magnitudes_shown=show, labels=labels,
             )  # fmt: skip
 
         return make

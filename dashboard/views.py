@@ -18,6 +18,9 @@ from panel.viewable import Viewer
 from core import PRESET_FIELDS
 from dashboard import plots
 from dashboard.export_view import ExportPanel
+from dashboard.findmore import FindMorePanel
+from dashboard.labelling import LabelPanel
+from dashboard.review import ReviewPanel
 from dashboard.sky import NO_CATEGORY, SkyData
 from dashboard.state import AppState
 
@@ -111,7 +114,8 @@ class ScatterView(Viewer):
 
     def _plot(self):
         colour, spec = self._colour(), self.spec
-        streams = [hv.streams.Params(self.state, ["threshold"])] if colour.column == "anomaly" else []
+        live = self.state.colour_streams() if self.view == "latent" else []
+        streams = [hv.streams.Params(self.state, live)] if live else []
         base_pts = hv.DynamicMap(self._base, streams=streams)
         _, cats, clim = self.state.colour_values() if colour is not DENSITY else (None, None, None)
         tools = ("lasso_select", "box_select", "tap") if self.view == "latent" else ("lasso_select", "box_select")
@@ -169,8 +173,11 @@ class Controls(Viewer):
         options = [PRESET_NONE, PRESET_ANOMALIES]
         options += [f"SIMBAD: {c}" for c in st.categories()]
         options += [f"field: {n}" for n in PRESET_FIELDS] + ["field: all clusters"]
-        self._preset = pn.widgets.Select(label="Select preset", options=options, value=PRESET_NONE)
+        self._fixed_presets = options
+        self._preset = pn.widgets.Select(label="Select preset", options=[*options, *st.presets()], value=PRESET_NONE)
         self._preset.param.watch(self._apply_preset, "value")
+        st.param.watch(lambda _: setattr(self._preset, "options", [*self._fixed_presets, *st.presets()]),
+                       "presets_revision")  # fmt: skip
         self._clear = pn.widgets.Button(label="Clear selection")
         self._clear.on_click(lambda _: st.clear_selection())
         self._threshold_count = pn.pane.Markdown(self._count_text(), css_classes=["threshold-count"])
@@ -187,6 +194,8 @@ class Controls(Viewer):
             self.state.select_category(value.removeprefix("SIMBAD: "))
         elif value.startswith("field: "):
             self.state.select_field(value.removeprefix("field: "))
+        elif value in self.state.presets():
+            self.state.apply_preset(value)
         self._preset.value = PRESET_NONE
 
     def _count_text(self) -> str:
@@ -228,12 +237,19 @@ class SelectionSummary(Viewer):
             show_index=False, sizing_mode="stretch_width", height=420,
         )  # fmt: skip
         self.state.param.watch(self._update, ["revision", "threshold"])
+        self.table.param.watch(self._pick, "selection")
 
     def _update(self, *events) -> None:
         self.text.object = self._text_value()
         if any(e.name == "revision" for e in events):
             self.categories.object = self._categories_value()
+        self.table.selection = []
         self.table.value = self._table_value()
+
+    def _pick(self, event) -> None:
+        """Rows picked in the table become the state's picked stars (to label, or to find neighbours of)."""
+        rows = self.table.value
+        self.state.picked = [int(rows["obj_id"].iloc[i]) for i in event.new if 0 <= i < len(rows)]
 
     def _table_value(self) -> pd.DataFrame:
         table = self.state.selected_table(TABLE_MAX)
@@ -421,6 +437,7 @@ class Dashboard(Viewer):
     """The whole page for one session: controls, latent space, linked views and the tabs below."""
 
     state = param.ClassSelector(class_=AppState)
+    labels_problem = param.String("", doc="why the label database could not be opened (labels are then off)")
 
     def __init__(self, **params) -> None:
         super().__init__(**params)
@@ -438,12 +455,14 @@ class Dashboard(Viewer):
             ("SEDs", SedPanel(state=st)),
             ("Latent probe", LatentProbe(state=st)),
             ("Cutouts", Cutouts(state=st)),
+            ("Anomaly review", ReviewPanel(state=st)),
+            ("Find more like these", FindMorePanel(state=st)),
             dynamic=True,
         )
         self._layout = pn.Column(
             pn.pane.Markdown(f"## sedscape: {header_text(st)}", css_classes=["sedscape-header"]),
             pn.Row(
-                pn.Column(controls, summary.text, width=300),
+                pn.Column(controls, summary.text, LabelPanel(state=st, problem=self.labels_problem), width=300),
                 pn.Column(self.views["latent"], height=720, sizing_mode="stretch_width"),
                 pn.GridBox(*linked, ncols=2, sizing_mode="stretch_width", height=720),
             ),
