@@ -33,6 +33,7 @@ from core import (
     read_parquet,
     space_name,
 )
+from dashboard import models_view
 from dashboard.background import in_background, submit
 from dashboard.plots import ColourBy
 from dashboard.sky import SkyData
@@ -46,7 +47,7 @@ N_NEIGHBOURS = 20
 COLOUR = "P(like '{label}')"
 PRESET = "top {n} like '{label}'"
 
-_SPACES: dict[tuple[str, str], Future] = {}
+_SPACES: dict[tuple, Future] = {}
 _SPACES_LOCK = threading.Lock()
 
 
@@ -58,7 +59,10 @@ def space_choices(sky: SkyData) -> dict[str, str]:
 
 def shared_space(sky: SkyData, key: str) -> Future:
     """The server's feature space and neighbour index for ``key`` (a Future: built once, in the background)."""
-    ident = (str(sky.catalog_path), key)
+    ident: tuple = (str(sky.catalog_path), key)
+    if key == FINGERPRINT:  # the residuals of the model shown (an embedding's columns name their model)
+        shown = models_view.shown_model(sky)
+        ident += (shown.key if shown else None,)
     with _SPACES_LOCK:
         future = _SPACES.get(ident)
         if future is None or (future.done() and future.exception() is not None):

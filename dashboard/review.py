@@ -24,6 +24,7 @@ from panel.io import hold
 from panel.viewable import Viewer
 
 from core import INTERESTING, NOT_INTERESTING, LabelStore, RankingConfig, ReviewLoop, embedding_sets
+from dashboard import models_view
 from dashboard.background import in_background, submit
 from dashboard.sky import SkyData
 from dashboard.state import AppState
@@ -42,7 +43,8 @@ _LOOPS_LOCK = threading.Lock()
 def shared_loop(sky: SkyData, store: LabelStore, threshold: float, config: RankingConfig | None = None) -> Future:
     """The server's ranking of ``sky``'s candidates at ``threshold`` (a Future: building takes seconds)."""
     config = config or RankingConfig()
-    key = (str(sky.catalog_path), str(store.path), round(float(threshold), 4), config)
+    shown = models_view.shown_model(sky)  # a catalog with several models: each ranks its own anomalies
+    key = (str(sky.catalog_path), shown.key if shown else None, str(store.path), round(float(threshold), 4), config)
     with _LOOPS_LOCK:
         future = _LOOPS.get(key)
         if future is None or (future.done() and future.exception() is not None):

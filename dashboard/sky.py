@@ -45,6 +45,8 @@ from dashboard.sources import BUILD_COMMAND, MissingSkyError, Sources
 log = logging.getLogger(__name__)
 
 NO_CATEGORY = "(none)"
+# Light-curve and multi-modal columns the variability colour-bys and the light-curve panel read.
+VARIABILITY_COLUMNS = ("lc_period", "lc_amplitude", "mm_score", "mm_anomaly", "true_var_class", "true_period")
 
 
 @dataclass(eq=False)
@@ -272,6 +274,7 @@ def page_columns(columns: Sequence[str], bands: BandSet) -> list[str]:
     b = bands.names
     wanted = {"obj_id", "ra", "dec", *b, *(f"{x}_err" for x in b), *scored_columns(bands),
               "simbad_otype", "simbad_category", "true_class", "parallax", "parallax_error", "abs_g", "dist_kpc"}  # fmt: skip
+    wanted.update(VARIABILITY_COLUMNS)
     return [c for c in columns if c in wanted]
 
 

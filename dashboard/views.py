@@ -16,7 +16,7 @@ from bokeh.document import Document
 from panel.viewable import Viewer
 
 from core import PRESET_FIELDS
-from dashboard import plots
+from dashboard import lightcurves, models_view, plots
 from dashboard.export_view import ExportPanel
 from dashboard.findmore import FindMorePanel
 from dashboard.labelling import LabelPanel
@@ -48,33 +48,46 @@ class ScatterView(Viewer):
         self._hover_cols = [c for c in ("obj_id", *sky.bands.names, "max_abs_res", "res_band", "simbad_otype",
                                         "simbad_category", "true_class") if c in sky.df]  # fmt: skip
         self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_both", min_height=320, linked_axes=False)
-        deps = ["colour_by"] if self.view == "latent" else ["show"]
+        # A model switch changes every view's data (latent, reconstructions, hover residuals).
+        deps = ["colour_by" if self.is_latent else "show", "model"]
         self.state.param.watch(lambda *_: setattr(self._pane, "object", self._plot()), deps)
+
+    @property
+    def is_latent(self) -> bool:
+        """A latent space (coloured by the colour-by choice), not a linked diagram (coloured by density)."""
+        return self.view == "latent"
 
     @property
     def spec(self) -> plots.ViewSpec:
         return self.state.specs[self.view]
 
+    def _frame(self) -> pd.DataFrame:
+        """The float32 coordinates this view plots (the shown model's plotting frame)."""
+        return self.state.sky.frame
+
+    def _limits(self, column: str):
+        return self.state.sky.limits(column, self.spec.subset)
+
     def _colour(self) -> plots.ColourBy:
-        return self.state.colour if self.view == "latent" else DENSITY
+        return self.state.colour if self.is_latent else DENSITY
 
     def _show(self) -> str:
-        return "observed" if self.view == "latent" else self.state.show
+        return "observed" if self.is_latent else self.state.show
 
     def _base(self, **_):
         colour = self._colour()
         values, _, _ = self.state.colour_values() if colour is not DENSITY else (None, None, None)
-        return plots.points(self.state.sky.frame, self.spec, self._show(), values, colour.label, self._ranges())
+        return plots.points(self._frame(), self.spec, self._show(), values, colour.label, self._ranges())
 
     def _ranges(self):
-        sky, (x, y) = self.state.sky, self.spec.columns(self._show())
-        return sky.limits(x, self.spec.subset), sky.limits(y, self.spec.subset)
+        x, y = self.spec.columns(self._show())
+        return self._limits(x), self._limits(y)
 
     def _selection(self, x_range=None, y_range=None, width=None, height=None, **_):
         """The selection layer for the current viewport (see :func:`plots.selection_image`)."""
         sel = self.state.selection
         x, y = self.spec.columns(self._show())
-        frame = self.state.sky.frame
+        frame = self._frame()
         xs = frame[x].to_numpy()[sel] if sel is not None else None
         ys = frame[y].to_numpy()[sel] if sel is not None else None
         full_x, full_y = self._ranges()
@@ -86,7 +99,8 @@ class ScatterView(Viewer):
 
     def _inspect(self, x_range=None, y_range=None, **_):
         sky, (x, y) = self.state.sky, self.spec.columns(self._show())
-        xs, ys = sky.frame[x].to_numpy(), sky.frame[y].to_numpy()
+        frame = self._frame()
+        xs, ys = frame[x].to_numpy(), frame[y].to_numpy()
         bounds = None
         if x_range is not None and y_range is not None:
             (x0, x1), (y0, y1) = sorted(x_range), sorted(y_range)
@@ -181,7 +195,7 @@ class Controls(Viewer):
         self._clear = pn.widgets.Button(label="Clear selection")
         self._clear.on_click(lambda _: st.clear_selection())
         self._threshold_count = pn.pane.Markdown(self._count_text(), css_classes=["threshold-count"])
-        st.param.watch(lambda _: setattr(self._threshold_count, "object", self._count_text()), "threshold")
+        st.param.watch(lambda _: setattr(self._threshold_count, "object", self._count_text()), ["threshold", "model"])
         self.export = ExportPanel(state=st)
 
     def _apply_preset(self, event) -> None:
@@ -206,6 +220,7 @@ class Controls(Viewer):
     def __panel__(self):
         st = self.state
         return pn.Column(
+            *models_view.model_controls(st),
             pn.widgets.Select.from_param(st.param.colour_by, label="Colour latent space by"),
             pn.widgets.FloatSlider.from_param(st.param.threshold, label="Anomaly threshold (mag)", start=0.005,
                                               end=0.5, step=0.005, format="0.000"),  # fmt: skip
@@ -446,24 +461,33 @@ class Dashboard(Viewer):
         linked = [self.views[k] for k in st.specs if k != "latent"]
         summary = SelectionSummary(state=st)
         controls = Controls(state=st)
-        # Clicking a star in the table points SAMP sky viewers (Aladin) at it.
+        from dashboard.compare_view import CompareView  # a ScatterView subclass: imported once this module is
+
+        self.compare = CompareView(state=st)  # the second latent space, hidden until a map is chosen
+        self.lightcurves = lightcurves.LightCurvePanel(state=st)
+        # Clicking a star in the table points SAMP sky viewers (Aladin) at it and draws its light curve.
         summary.table.on_click(controls.export.on_table_click(summary.table))
+        summary.table.on_click(self.lightcurves.on_table_click(summary.table))
         # Only the tab on screen is rendered, so cutouts are fetched once their tab is opened. The summary
         # and table stay outside the tabs: they change with every selection, and a pane updated while its
         # tab is hidden comes back with stylesheets pointing at Panel's CDN (Panel 1.9).
-        tabs = pn.Tabs(
+        pages = [
             ("SEDs", SedPanel(state=st)),
             ("Latent probe", LatentProbe(state=st)),
             ("Cutouts", Cutouts(state=st)),
+            ("Light curves", self.lightcurves),
             ("Anomaly review", ReviewPanel(state=st)),
             ("Find more like these", FindMorePanel(state=st)),
-            dynamic=True,
-        )
+        ]
+        tabs = pn.Tabs(*pages, dynamic=True)
+        # It reads epochs only while its tab is open.
+        self.lightcurves.follow_tab(tabs, [name for name, _ in pages].index("Light curves"))
         self._layout = pn.Column(
             pn.pane.Markdown(f"## sedscape: {header_text(st)}", css_classes=["sedscape-header"]),
             pn.Row(
                 pn.Column(controls, summary.text, LabelPanel(state=st, problem=self.labels_problem), width=300),
                 pn.Column(self.views["latent"], height=720, sizing_mode="stretch_width"),
+                self.compare,
                 pn.GridBox(*linked, ncols=2, sizing_mode="stretch_width", height=720),
             ),
             pn.Row(
