@@ -28,6 +28,12 @@ def cache_dir() -> Path:
     return Path(os.environ.get("SEDSCAPE_CACHE_DIR", default))
 
 
+def xla_cache_dir() -> Path | None:
+    """Where compiled XLA programs persist between processes (``SEDSCAPE_XLA_CACHE_DIR``; ``off`` disables)."""
+    value = os.environ.get("SEDSCAPE_XLA_CACHE_DIR", str(cache_dir() / "xla"))
+    return None if value.lower() in ("off", "0", "") else Path(value)
+
+
 def default_model_dir() -> Path:
     return data_dir() / "models" / "default"
 
