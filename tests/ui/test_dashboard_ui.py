@@ -134,7 +134,8 @@ def page(browser, server):
 PLOT_JS = """
 (title) => {
   for (const v of Bokeh.index.all_views()) {
-    if (v.frame && v.model.title && v.model.title.text === title && v.canvas_view) {
+    if (v.frame && v.model.title && v.model.title.text === title && v.canvas_view && v.el.isConnected
+        && v.frame.bbox.width > 0) {
       const c = v.canvas_view.el.getBoundingClientRect();
       const f = v.frame.bbox;
       return {left: c.left + f.left, top: c.top + f.top, width: f.width, height: f.height,
@@ -205,8 +206,18 @@ SED_CURVES_JS = """(() => {
 
 
 def _plot_geometry(page, title: str) -> dict:
+    """The plot's frame on screen and its data ranges, once it is in view and the layout has settled
+    (a tab opened below scrolls the page; showing or hiding a view resizes its neighbours)."""
+    page.evaluate("window.scrollTo(0, 0)")
     page.wait_for_function(f"() => ({PLOT_JS})({title!r}) !== null", timeout=60_000)
-    return page.evaluate(PLOT_JS, title)
+    geom = page.evaluate(PLOT_JS, title)
+    for _ in range(50):
+        page.wait_for_timeout(200)
+        again = page.evaluate(PLOT_JS, title)
+        if again == geom:
+            return geom
+        geom = again
+    raise AssertionError(f"the {title!r} plot kept moving: {geom}")
 
 
 def _to_pixels(geom: dict, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -344,7 +355,6 @@ def test_latent_probe_and_offline_cutouts(page):
 
 
 def _select_box(page) -> None:
-    page.evaluate("window.scrollTo(0, 0)")  # opening a tab below may have scrolled the plot out of view
     geom = _plot_geometry(page, "Latent space")
     _select_tool(page, "Latent space", "BoxSelectTool")
     x0, y0 = geom["left"] + geom["width"] * 0.2, geom["top"] + geom["height"] * 0.2
