@@ -34,11 +34,13 @@ from core import (
     band_set_of,
     colour_name,
     column_names,
+    is_hats,
     load_scored,
     read_card,
     read_metadata,
     read_parquet,
     scored_columns,
+    selection_mask,
 )
 from dashboard.sources import BUILD_COMMAND, MissingSkyError, Sources
 
@@ -70,12 +72,50 @@ class SkyData:
         if self.df.attrs:
             self.meta = {**dict(self.df.attrs.get("sedscape", {})), **self.meta}
             self.df.attrs = {}
-        self.frame = plotting_frame(self.df, self.bands)
+        self.frame = self._plotting_frame()
         self._limits: dict[tuple[str, str | None], tuple[float, float] | None] = {}
         self._colour_ranges: dict[str, tuple[float, float] | None] = {}
         self._model_future: Future | None = None
         self._load_lock = threading.Lock()
         self._export_future: Future | None = None
+
+    def _plotting_frame(self) -> pd.DataFrame:
+        return plotting_frame(self.df, self.bands)
+
+    # ----- rows and selections (a partitioned catalog reads them from its partitions instead) --------
+    @property
+    def lazy_rows(self) -> bool:
+        """True when rows are read from disk as they are shown (a partitioned catalog), not held in memory."""
+        return False
+
+    def take(self, index: np.ndarray, columns: Sequence[str]) -> pd.DataFrame:
+        """Rows ``index`` (in that order) of ``columns``, with a fresh index."""
+        # Column by column: taking rows of the whole frame first would copy every catalog column.
+        return pd.DataFrame({c: self.df[c].array.take(index) for c in columns})
+
+    def rows_at(self, index: np.ndarray) -> pd.DataFrame:
+        """Rows ``index`` with every loaded column (SEDs, cutouts)."""
+        return self.df.iloc[index]
+
+    def hover_rows(self, index: np.ndarray, columns: Sequence[str]) -> pd.DataFrame:
+        """Tooltip columns of rows ``index``, which come from :attr:`hover_order`."""
+        return self.take(index, columns)
+
+    def start_hover_load(self, columns: Sequence[str]) -> None:
+        """Prepare the tooltips' rows (held in memory here: nothing to do)."""
+
+    def mask(self, geometry: dict[str, Any] | None) -> np.ndarray:
+        """The stars a selection geometry selects (``core.selection_mask`` on the plotting columns)."""
+        return selection_mask(self.df, geometry, self.bands, coordinates=self.frame)
+
+    def isin(self, column: str, values: np.ndarray) -> np.ndarray:
+        return self.df[column].isin(values).to_numpy()
+
+    def labels(self, column: str) -> tuple[np.ndarray, list[str]]:
+        """Per-star codes of a text column into its sorted values (:data:`NO_CATEGORY` for missing ones)."""
+        labels = self.df[column].astype("string").fillna(NO_CATEGORY).to_numpy(dtype=object)
+        codes, uniques = pd.factorize(labels, sort=True)
+        return codes, [str(c) for c in uniques]
 
     def start_export_load(self) -> None:
         """Start reading the columns only exports need, in the background (idempotent)."""
@@ -306,6 +346,11 @@ def load_sky(sources: Sources, *, build_default: bool = True) -> SkyData:
         catalog = _build_default(sources)
     if not catalog.exists():
         raise CatalogError(f"catalog {catalog} does not exist (from {sources.origin})")
+    if is_hats(catalog):  # read by partition as shown: 30-100 million stars need not fit in memory
+        from dashboard.partitioned_sky import PartitionedSky
+
+        log.info("opening partitioned scored catalog %s", catalog)
+        return PartitionedSky.open(catalog, sources.model_dir)
     log.info("loading scored catalog %s", catalog)
     names, page = catalog_columns(catalog)
     df = read_scored(catalog, columns=page)

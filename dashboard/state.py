@@ -17,7 +17,7 @@ import pandas as pd
 import param
 from panel.io import hold
 
-from core import DEFAULT_THRESHOLD, PRESET_FIELDS, ExportOptions, ExportTask, selection_export, selection_mask
+from core import DEFAULT_THRESHOLD, PRESET_FIELDS, ExportOptions, ExportTask, selection_export
 from dashboard.plots import ColourBy, ViewSpec, colour_options, symmetric_clim, view_specs
 from dashboard.sky import NO_CATEGORY, SkyData
 
@@ -93,9 +93,7 @@ class AppState(param.Parameterized):
             if colour.column == self._category_col:
                 codes, cats = self._category_codes, self._category_names
             else:
-                labels = self.sky.df[colour.column].astype("string").fillna(NO_CATEGORY).to_numpy(dtype=object)
-                codes, uniques = pd.factorize(labels, sort=True)
-                cats = [str(c) for c in uniques]
+                codes, cats = self.sky.labels(colour.column)
             return pd.Categorical.from_codes(codes, categories=cats), cats, None
         source = self.sky.frame if colour.column in self.sky.frame else self.sky.df
         values = source[colour.column].to_numpy(np.float32)
@@ -128,7 +126,7 @@ class AppState(param.Parameterized):
 
     def select_geometry(self, geometry: dict[str, Any]) -> int:
         """Select the stars a geometry describes (``core.selection``, as ``sedscape export --selection`` does)."""
-        mask = selection_mask(self.sky.df, geometry, self.sky.bands, coordinates=self.sky.frame)
+        mask = self.sky.mask(geometry)
         self.set_selection(mask, geometry)
         return int(mask.sum())
 
@@ -173,7 +171,7 @@ class AppState(param.Parameterized):
         geometry: dict[str, Any] = {"kind": "obj_ids", "source": source, "n": int(ids.size), **details}
         if ids.size <= OBJ_IDS_KEPT:
             geometry["obj_ids"] = ids.tolist()
-        mask = self.sky.df["obj_id"].isin(ids).to_numpy()
+        mask = self.sky.isin("obj_id", ids)
         self.set_selection(mask, geometry)
         return int(mask.sum())
 
@@ -218,9 +216,9 @@ class AppState(param.Parameterized):
                   *(f"{x}_res" for x in b), "simbad_otype", "simbad_category", "true_class", "abs_g", "dist_kpc"]  # fmt: skip
         return [c for c in wanted if c in self.sky.df]
 
-    @param.depends("revision", "threshold")
-    def selected_table(self, limit: int | None = None) -> pd.DataFrame:
-        """The selected stars, most anomalous first, with the live anomaly flag (the first ``limit`` only)."""
+    @param.depends("revision")
+    def table_order(self, limit: int | None = None) -> np.ndarray:
+        """Row numbers of the selected stars, most anomalous first (the first ``limit`` only)."""
         selection = self.selection if self.selection is not None else np.zeros(0, dtype=np.int64)
         res = self._max_res[selection]
         if limit is not None and len(res) > limit:
@@ -228,10 +226,16 @@ class AppState(param.Parameterized):
             order = top[np.argsort(-res[top], kind="stable")]
         else:
             order = np.argsort(-res, kind="stable")
-        rows_idx = selection[order]  # empty without a selection: same columns and dtypes either way
+        return selection[order]  # empty without a selection: same columns and dtypes either way
+
+    @param.depends("revision", "threshold")
+    def selected_table(self, limit: int | None = None, rows_idx: np.ndarray | None = None) -> pd.DataFrame:
+        """The selected stars, most anomalous first, with the live anomaly flag (the first ``limit`` only;
+        or the rows ``rows_idx``, e.g. one page of :meth:`table_order`)."""
+        if rows_idx is None:
+            rows_idx = self.table_order(limit)
         cols = [c for c in self.table_columns() if c != "anomaly"]
-        # Column by column: taking rows of the whole frame first would copy every catalog column.
-        rows = pd.DataFrame({c: self.sky.df[c].array.take(rows_idx) for c in cols})
+        rows = self.sky.take(rows_idx, cols)
         at = cols.index("max_abs_res") + 1 if "max_abs_res" in cols else len(cols)
         rows.insert(at, "anomaly", self.anomaly_mask()[rows_idx])
         return rows
@@ -240,12 +244,12 @@ class AppState(param.Parameterized):
     def most_anomalous(self, n: int = 5) -> pd.DataFrame:
         """The ``n`` selected stars with the largest residual (for SEDs and cutouts)."""
         if not self.n_selected:
-            return self.sky.df.iloc[:0]
+            return self.sky.rows_at(np.zeros(0, dtype=np.int64))
         res = self._max_res[self.selection]
         k = min(n, len(res))
         top = np.argpartition(-res, k - 1)[:k] if len(res) > k else np.arange(len(res))
         top = top[np.argsort(-res[top], kind="stable")]
-        return self.sky.df.iloc[self.selection[top]]
+        return self.sky.rows_at(self.selection[top])
 
     @param.depends("probe")
     def probe_magnitudes(self) -> np.ndarray | None:

@@ -28,6 +28,7 @@ HOVER_CHUNK = 65_536  # stars tested at a time when looking for the hover layer'
 N_SED = 5
 N_CUTOUTS = 4
 TABLE_MAX = 10_000  # rows sent to the browser table; an export always has the whole selection
+PAGE_ROWS = 12
 DENSITY = plots.ColourBy("stars per pixel", None, "count", cmap="Blues")
 PRESET_NONE = "choose a preset..."
 PRESET_ANOMALIES = "anomalies above the threshold"
@@ -44,6 +45,7 @@ class ScatterView(Viewer):
         sky = self.state.sky
         self._hover_cols = [c for c in ("obj_id", *sky.bands.names, "max_abs_res", "res_band", "simbad_otype",
                                         "simbad_category", "true_class") if c in sky.df]  # fmt: skip
+        sky.start_hover_load(self._hover_cols)  # a partitioned catalog reads its tooltip rows once, in the background
         self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_both", min_height=320, linked_axes=False)
         deps = ["colour_by"] if self.view == "latent" else ["show"]
         self.state.param.watch(lambda *_: setattr(self._pane, "object", self._plot()), deps)
@@ -102,7 +104,7 @@ class ScatterView(Viewer):
             if n_found >= INSPECT_MAX:
                 break
         idx = np.concatenate(found)[:INSPECT_MAX]
-        rows = pd.DataFrame({c: sky.df[c].array.take(idx) for c in self._hover_cols})
+        rows = sky.hover_rows(idx, self._hover_cols)
         rows[x], rows[y] = xs[idx], ys[idx]
         rows["obj_id"] = rows["obj_id"].astype(str)  # beyond 2**53: text keeps every digit in the browser
         if "res_band" in rows:
@@ -223,20 +225,52 @@ class SelectionSummary(Viewer):
         # A fixed height: a summary that grows or shrinks a line would make the browser lay the page out again.
         self.text = pn.pane.Markdown(self._text_value(), css_classes=["selection-summary"], height=170)
         self.categories = pn.pane.Markdown(self._categories_value(), css_classes=["category-table"])
+        # A partitioned catalog reads only the rows of the page on screen, so it pages here rather than
+        # giving the table all TABLE_MAX rows to page in the browser.
+        self._lazy = self.state.sky.lazy_rows
+        self._order, self._page = self.state.table_order(TABLE_MAX) if self._lazy else None, 0
         self.table = pn.widgets.Tabulator(
-            value=self._table_value(), pagination="remote", page_size=12, disabled=True,
-            show_index=False, sizing_mode="stretch_width", height=420,
+            value=self._table_value(), pagination=None if self._lazy else "remote", page_size=PAGE_ROWS,
+            disabled=True, show_index=False, sizing_mode="stretch_width", height=420,
         )  # fmt: skip
+        self.table_panel = self.table
+        if self._lazy:
+            self._pages = pn.pane.Markdown(self._pages_text(), css_classes=["table-pages"])
+            back, forward = pn.widgets.Button(name="< previous", width=110), pn.widgets.Button(name="next >", width=110)
+            back.on_click(lambda _: self._turn(-1))
+            forward.on_click(lambda _: self._turn(1))
+            self.table_panel = pn.Column(self.table, pn.Row(back, self._pages, forward), sizing_mode="stretch_width")
         self.state.param.watch(self._update, ["revision", "threshold"])
 
     def _update(self, *events) -> None:
         self.text.object = self._text_value()
         if any(e.name == "revision" for e in events):
             self.categories.object = self._categories_value()
+            if self._lazy:
+                self._order, self._page = self.state.table_order(TABLE_MAX), 0
+        self._show_page()
+
+    def _turn(self, step: int) -> None:
+        last = max(0, (len(self._order) - 1) // PAGE_ROWS)
+        page = min(max(self._page + step, 0), last)
+        if page != self._page:
+            self._page = page
+            self._show_page()
+
+    def _show_page(self) -> None:
         self.table.value = self._table_value()
+        if self._lazy:
+            self._pages.object = self._pages_text()
+
+    def _pages_text(self) -> str:
+        return f"page {self._page + 1:,} of {max(1, -(-len(self._order) // PAGE_ROWS)):,}"
 
     def _table_value(self) -> pd.DataFrame:
-        table = self.state.selected_table(TABLE_MAX)
+        if self._lazy:
+            start = self._page * PAGE_ROWS
+            table = self.state.selected_table(rows_idx=self._order[start : start + PAGE_ROWS])
+        else:
+            table = self.state.selected_table(TABLE_MAX)
         # PS1 objIDs exceed 2**53: send them as text so the browser shows every digit.
         table["obj_id"] = table["obj_id"].astype(str)
         return table
@@ -271,7 +305,7 @@ class SelectionSummary(Viewer):
         return "\n".join(lines) + "\n\nShares are of the stars with a SIMBAD category."
 
     def __panel__(self):
-        return pn.Column(self.text, pn.Row(self.categories), self.table, sizing_mode="stretch_width")
+        return pn.Column(self.text, pn.Row(self.categories), self.table_panel, sizing_mode="stretch_width")
 
 
 class SedPanel(Viewer):
@@ -448,7 +482,7 @@ class Dashboard(Viewer):
                 pn.GridBox(*linked, ncols=2, sizing_mode="stretch_width", height=720),
             ),
             pn.Row(
-                pn.Column(pn.pane.Markdown("### Selected stars"), summary.table, sizing_mode="stretch_width"),
+                pn.Column(pn.pane.Markdown("### Selected stars"), summary.table_panel, sizing_mode="stretch_width"),
                 pn.Column(pn.pane.Markdown("### SIMBAD categories"), summary.categories, width=460),
             ),
             tabs,
@@ -474,7 +508,9 @@ def warm_limits(sky: SkyData) -> None:
     session starts from."""
     state = AppState(sky)
     state.colour_values()
+    # A partitioned catalog reads the reconstructed columns only if someone asks for them.
+    shows = ("observed",) if sky.lazy_rows else ("observed", "reconstructed")
     for spec in state.specs.values():
-        for show in ("observed", "reconstructed"):
+        for show in shows:
             x, y = spec.columns(show)
             sky.limits(x, spec.subset), sky.limits(y, spec.subset)

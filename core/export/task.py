@@ -20,6 +20,7 @@ import numpy as np
 
 from core.bands import BandSet
 from core.errors import CatalogError, ConfigError, ExportCancelled, SedscapeError
+from core.export.plan import take_values
 from core.export.write import ANOMALY_COLUMN, ExportOptions, export_columns, export_provenance, export_rows
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class ExportTask:
 def anomaly_at(max_abs_res: Any, index: np.ndarray, threshold: float) -> np.ndarray:
     """The anomaly flag of rows ``index`` at ``threshold``: float32 ``max_abs_res`` above it, as the dashboard
     (and :func:`core.selection.selection_mask`'s anomalies preset) decide it."""
-    values = max_abs_res.array.take(index) if hasattr(max_abs_res, "array") else np.asarray(max_abs_res)[index]
+    values = take_values(max_abs_res, index)
     return np.asarray(values, dtype=np.float32) > threshold
 
 
