@@ -235,7 +235,7 @@ class SelectionSummary(Viewer):
         )  # fmt: skip
         self.table_panel = self.table
         if self._lazy:
-            self._pages = pn.pane.Markdown(self._pages_text(), css_classes=["table-pages"])
+            self._pages = pn.pane.Markdown(self._pages_text())
             back, forward = pn.widgets.Button(name="< previous", width=110), pn.widgets.Button(name="next >", width=110)
             back.on_click(lambda _: self._turn(-1))
             forward.on_click(lambda _: self._turn(1))
@@ -263,7 +263,8 @@ class SelectionSummary(Viewer):
             self._pages.object = self._pages_text()
 
     def _pages_text(self) -> str:
-        return f"page {self._page + 1:,} of {max(1, -(-len(self._order) // PAGE_ROWS)):,}"
+        pages = max(1, -(-len(self._order) // PAGE_ROWS))
+        return f"<span class='table-page'>page {self._page + 1:,} of {pages:,}</span>"
 
     def _table_value(self) -> pd.DataFrame:
         if self._lazy:

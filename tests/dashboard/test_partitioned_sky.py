@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from core import ExportOptions
-from core.partitioned import write_hats_frame
 from core.export import read_export
+from core.partitioned import write_hats_frame
 from dashboard.partitioned_sky import PartitionedSky
 from dashboard.sky import SkyData, catalog_columns, load_sky, read_scored
 from dashboard.sources import Sources
