@@ -37,6 +37,8 @@ RANGE_SAMPLE = 2_000_000
 HOVER_SAMPLE = 200_000
 # Partitions read at once (Arrow decoding and the masks release the GIL; the machine has 2 cores).
 PARTITION_THREADS = 2
+# Catalog columns of recently shown partitions kept for the next rows asked for (table pages, SEDs).
+ROW_CACHE_BYTES = 400_000_000
 
 _POOL = ThreadPoolExecutor(max_workers=PARTITION_THREADS, thread_name_prefix="sedscape-partition")
 
@@ -178,10 +180,53 @@ class PartitionedSky(SkyData):
 
     # ----- rows, read when shown ------------------------------------------------------------------
     def take(self, index: np.ndarray, columns: Sequence[str]) -> pd.DataFrame:
-        index = np.asarray(index, dtype=np.int64)
+        """Rows ``index`` (in that order) of ``columns``, read from their partitions (on the partition
+        threads; recently read partitions' columns are kept, so the SEDs reuse what the table page read)."""
+        import pyarrow as pa
+
+        index, columns = np.asarray(index, dtype=np.int64), list(columns)
         if not index.size:
-            return self.df[list(columns)].iloc[:0].reset_index(drop=True)
-        return self.catalog.rows(index, list(columns)).reset_index(drop=True)
+            return self.df[columns].iloc[:0].reset_index(drop=True)
+        which = np.searchsorted(self.catalog.offsets, index, side="right") - 1
+        ks = np.unique(which)
+
+        def one(k: int) -> pd.DataFrame:
+            at = np.flatnonzero(which == k)
+            table = pa.table(self._partition_columns(int(k), columns))
+            return table.take(index[at] - self.catalog.offsets[k]).to_pandas()
+
+        frames = list(_POOL.map(one, ks))
+        out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        order = np.concatenate([np.flatnonzero(which == k) for k in ks])
+        pos = np.empty(len(index), dtype=np.int64)
+        pos[order] = np.arange(len(index))
+        return out.iloc[pos].reset_index(drop=True)
+
+    def _partition_columns(self, k: int, columns: list[str]) -> dict[str, Any]:
+        """Arrow columns of partition ``k`` (read if not kept; the least recently used dropped beyond
+        ROW_CACHE_BYTES)."""
+        import pyarrow.parquet as pq
+
+        with self._row_cache_lock:
+            cache = self.__dict__.setdefault("_row_cache", OrderedDict())
+            have = {c: cache[(k, c)] for c in columns if (k, c) in cache}
+            for c in have:
+                cache.move_to_end((k, c))
+        missing = [c for c in columns if c not in have]
+        if missing:
+            table = pq.read_table(self.catalog.parts[k].path, columns=missing)
+            with self._row_cache_lock:
+                for c in missing:
+                    have[c] = cache[(k, c)] = table.column(c)
+                size = sum(v.nbytes for v in cache.values())
+                while size > ROW_CACHE_BYTES and len(cache) > len(columns):
+                    _, dropped = cache.popitem(last=False)
+                    size -= dropped.nbytes
+        return {c: have[c] for c in columns}
+
+    @cached_property
+    def _row_cache_lock(self) -> threading.Lock:
+        return threading.Lock()
 
     def rows_at(self, index: np.ndarray) -> pd.DataFrame:
         return self.take(index, list(self.df.columns))
@@ -274,6 +319,9 @@ class PartitionedSky(SkyData):
     # ----- exports, streamed from the partitions --------------------------------------------------
     def start_export_load(self) -> None:  # nothing to preload: exports read the partitions
         return None
+
+    def load_columns(self, names: Iterable[str]) -> None:
+        self.frame.ensure([n for n in names if n in self.frame])
 
     def column_source(self) -> dict[str, PartitionColumn]:
         return {c: PartitionColumn(self.catalog, c) for c in self.column_order}

@@ -104,6 +104,9 @@ class SkyData:
     def start_hover_load(self, columns: Sequence[str]) -> None:
         """Prepare the tooltips' rows (held in memory here: nothing to do)."""
 
+    def load_columns(self, names: Sequence[str]) -> None:
+        """Have these plotting columns ready (all are, in memory)."""
+
     def mask(self, geometry: dict[str, Any] | None) -> np.ndarray:
         """The stars a selection geometry selects (``core.selection_mask`` on the plotting columns)."""
         return selection_mask(self.df, geometry, self.bands, coordinates=self.frame)

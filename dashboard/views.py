@@ -34,6 +34,12 @@ PRESET_NONE = "choose a preset..."
 PRESET_ANOMALIES = "anomalies above the threshold"
 
 
+def hover_columns(sky: SkyData) -> list[str]:
+    """The catalog columns a view's tooltips show."""
+    return [c for c in ("obj_id", *sky.bands.names, "max_abs_res", "res_band", "simbad_otype", "simbad_category",
+                        "true_class") if c in sky.df]  # fmt: skip
+
+
 class ScatterView(Viewer):
     """One datashaded view (latent space or a linked diagram) with lasso/box selection and highlight."""
 
@@ -43,9 +49,7 @@ class ScatterView(Viewer):
     def __init__(self, **params) -> None:
         super().__init__(**params)
         sky = self.state.sky
-        self._hover_cols = [c for c in ("obj_id", *sky.bands.names, "max_abs_res", "res_band", "simbad_otype",
-                                        "simbad_category", "true_class") if c in sky.df]  # fmt: skip
-        sky.start_hover_load(self._hover_cols)  # a partitioned catalog reads its tooltip rows once, in the background
+        self._hover_cols = hover_columns(sky)
         self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_both", min_height=320, linked_axes=False)
         deps = ["colour_by"] if self.view == "latent" else ["show"]
         self.state.param.watch(lambda *_: setattr(self._pane, "object", self._plot()), deps)
@@ -507,10 +511,13 @@ def warm_up_page(sky: SkyData) -> None:
 def warm_limits(sky: SkyData) -> None:
     """Compute the full catalog's axis ranges of every view and the default colour range, which each
     session starts from."""
+    # A partitioned catalog reads the columns of the first page in one pass over its partitions, and the
+    # reconstructed ones only if someone asks for them.
+    axes = [c for spec in plots.view_specs(sky.bands, True) for c in (*spec.columns(), spec.subset) if c]
+    sky.load_columns(["latent_x", "latent_y", "max_abs_res", *axes])
+    shows = ("observed",) if sky.lazy_rows else ("observed", "reconstructed")
     state = AppState(sky)
     state.colour_values()
-    # A partitioned catalog reads the reconstructed columns only if someone asks for them.
-    shows = ("observed",) if sky.lazy_rows else ("observed", "reconstructed")
     for spec in state.specs.values():
         for show in shows:
             x, y = spec.columns(show)
