@@ -33,8 +33,10 @@ log = logging.getLogger(__name__)
 # Axis and colour ranges come from an evenly strided sample of at most this many stars (quantiles of
 # 30M values would cost seconds per column on the first page for no visible difference).
 RANGE_SAMPLE = 2_000_000
-# Stars that can get tooltips: the anomalous ones first, then a random sample, read once in the background.
+# Stars that can get tooltips: from HOVER_PARTITIONS random partitions, the anomalous ones first, then a
+# random sample; read once in the background after the first page.
 HOVER_SAMPLE = 200_000
+HOVER_PARTITIONS = 24
 # Partitions read at once (Arrow decoding and the masks release the GIL; the machine has 2 cores).
 PARTITION_THREADS = 2
 # Catalog columns of recently shown partitions kept for the next rows asked for (table pages, SEDs).
@@ -242,13 +244,15 @@ class PartitionedSky(SkyData):
 
     def _load_hover(self, columns: list[str]) -> None:
         t0 = time.perf_counter()
-        res = self.frame.array("max_abs_res")
         rng = np.random.default_rng(0)
-        flagged = np.flatnonzero(res > DEFAULT_THRESHOLD)
-        flagged = rng.permutation(flagged)[:HOVER_SAMPLE]
-        rest = HOVER_SAMPLE - len(flagged)
-        others = rng.choice(self.n, size=min(rest, self.n), replace=False) if rest > 0 else np.zeros(0, np.int64)
-        others = others[res[others] <= DEFAULT_THRESHOLD]
+        parts, offsets = self.catalog.parts, self.catalog.offsets
+        # Partitions are patches of sky, so a few random ones hold stars from all over the latent space
+        # and every diagram; reading a few keeps this background read from slowing the first lasso.
+        chosen = np.sort(rng.permutation(len(parts))[:HOVER_PARTITIONS])
+        rows = np.concatenate([np.arange(offsets[k], offsets[k] + parts[k].n_rows) for k in chosen])
+        res = self.frame.array("max_abs_res")[rows]
+        flagged = rng.permutation(rows[res > DEFAULT_THRESHOLD])[:HOVER_SAMPLE]
+        others = rng.permutation(rows[res <= DEFAULT_THRESHOLD])[: HOVER_SAMPLE - len(flagged)]
         order = np.concatenate([flagged, others]).astype(np.int64)
         rows = self.catalog.rows(np.sort(order), columns)
         position = pd.Series(np.arange(len(rows)), index=rows.index.to_numpy())

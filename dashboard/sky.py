@@ -223,6 +223,12 @@ class SkyData:
         return self._colour_ranges[column]
 
     @cached_property
+    def category_counts(self) -> np.ndarray:
+        """Stars per category of :attr:`category_codes` in the whole catalog (every session's summary)."""
+        _, codes, names = self.category_codes
+        return np.bincount(codes, minlength=len(names))
+
+    @cached_property
     def category_codes(self) -> tuple[str | None, np.ndarray, list[str]]:
         """The SIMBAD category column used for presets and summaries, its per-star codes and the names."""
         col = next((c for c in ("simbad_category", "simbad_otype") if c in self.df), None)
@@ -293,6 +299,14 @@ def plotting_frame(df: pd.DataFrame, bands: BandSet) -> pd.DataFrame:
         if col in df:
             out[col] = df[col].to_numpy(np.float32)
     return pd.DataFrame(out, index=pd.RangeIndex(len(df)), copy=False)  # no copy into one 2-D block
+
+
+def first_page_columns(sky: SkyData) -> list[str]:
+    """The plotting columns the first page draws: latent space, every view's observed axes, the residual."""
+    from dashboard.plots import view_specs
+
+    axes = [c for spec in view_specs(sky.bands, True) for c in (*spec.columns(), spec.subset) if c]
+    return list(dict.fromkeys(["latent_x", "latent_y", "max_abs_res", *axes]))
 
 
 def page_columns(columns: Sequence[str], bands: BandSet) -> list[str]:
@@ -389,7 +403,8 @@ LOAD_LOCK = threading.RLock()
 @pn.cache
 def _cached_sky(catalog: str, model_dir: str | None, origin: str) -> SkyData:
     sky = load_sky(Sources(Path(catalog), Path(model_dir) if model_dir else None, origin))
-    _ = sky.hover_order, sky.category_codes  # every session needs them; compute once here
+    sky.load_columns(first_page_columns(sky))  # a partitioned catalog reads them here, in one pass
+    _ = sky.hover_order, sky.category_codes, sky.category_counts  # every session needs them; compute once here
     return sky
 
 

@@ -203,7 +203,7 @@ class AppState(param.Parameterized):
         if self._category_col is None:
             return pd.DataFrame(columns=cols)
         k = len(self._category_names)
-        catalog = np.bincount(self._category_codes, minlength=k)
+        catalog = self.sky.category_counts
         selected = np.bincount(self._category_codes[self.selection], minlength=k) if self.n_selected else catalog * 0
         table = pd.DataFrame({"category": self._category_names, "selection_count": selected, "catalog_count": catalog})
         table["selection"] = table["selection_count"] / max(self.n_selected, 1)

@@ -18,7 +18,7 @@ from panel.viewable import Viewer
 from core import PRESET_FIELDS
 from dashboard import plots
 from dashboard.export_view import ExportPanel
-from dashboard.sky import NO_CATEGORY, SkyData
+from dashboard.sky import NO_CATEGORY, SkyData, first_page_columns
 from dashboard.state import AppState
 
 log = logging.getLogger(__name__)
@@ -513,8 +513,7 @@ def warm_limits(sky: SkyData) -> None:
     session starts from."""
     # A partitioned catalog reads the columns of the first page in one pass over its partitions, and the
     # reconstructed ones only if someone asks for them.
-    axes = [c for spec in plots.view_specs(sky.bands, True) for c in (*spec.columns(), spec.subset) if c]
-    sky.load_columns(["latent_x", "latent_y", "max_abs_res", *axes])
+    sky.load_columns(first_page_columns(sky))
     shows = ("observed",) if sky.lazy_rows else ("observed", "reconstructed")
     state = AppState(sky)
     state.colour_values()
