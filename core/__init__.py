@@ -34,6 +34,10 @@ from core.errors import (
     SedscapeError,
 )
 
+# Bound eagerly: the module core.scored_models has the same name as this function, and importing the module
+# (which any user of it does) would otherwise leave ``core.scored_models`` naming the module, not the function.
+from core.scored_models import scored_models
+
 __version__ = "0.1.0"
 
 # Public names that live in heavier modules: name -> module.
@@ -84,9 +88,21 @@ _LAZY: dict[str, str] = {
     "simulate_feedback": "core.ranking",
     "mock_oracle": "core.ranking",
     "ensure_default_scored": "core.defaults",
+    "check_label": "core.labels",
+    "LABELS_ENV": "core.labels",
+    "ReviewLoop": "core.review",
+    # find more like these: a head on frozen features, nearest neighbours
+    "FINGERPRINT": "core.similarity",
+    "FeatureSpace": "core.similarity",
+    "FindMoreConfig": "core.similarity",
+    "FindMoreResult": "core.similarity",
+    "NeighbourIndex": "core.similarity",
+    "embedding_sets": "core.similarity",
+    "feature_space": "core.similarity",
+    "find_more": "core.similarity",
+    "space_name": "core.similarity",
     # several models per scored catalog
     "ScoredModel": "core.scored_models",
-    "scored_models": "core.scored_models",
     "get_scored_model": "core.scored_models",
     "model_view": "core.scored_models",
     "model_key": "core.scored_models",
@@ -111,6 +127,9 @@ _LAZY: dict[str, str] = {
     "pack_epochs": "core.epochs",
     "read_star_epochs": "core.epochs",
     "star_epochs": "core.epochs",
+    "find_detections": "core.epochs",
+    "epoch_ids": "core.epochs",
+    "DETECTIONS_ENV": "core.epochs",
     "read_ps1_detections": "core.readers.detections",
     "make_epochs": "core.mock.epochs",
     "extract_features": "core.features.lightcurves",
@@ -121,6 +140,9 @@ _LAZY: dict[str, str] = {
     "folded_reconstruction": "core.multimodal",
     "dmdt_image": "core.multimodal",
     "is_multimodal_dir": "core.multimodal",
+    "stars_with_epochs": "core.multimodal",
+    "DT_EDGES": "core.features.dmdt",
+    "DM_EDGES": "core.features.dmdt",
     # selections and exports
     "PRESET_FIELDS": "core.selection",
     "selection_mask": "core.selection",
@@ -135,6 +157,7 @@ _LAZY: dict[str, str] = {
     "ExportJob": "core.export",
     "ExportTask": "core.export",
     "export_rows": "core.export",
+    "LABELS_COLUMN": "core.export",
     "selection_export": "core.export",
     "export_catalog_selection": "core.export",
     "read_export": "core.export",
@@ -208,6 +231,7 @@ __all__ = [
     "read_metadata",
     "read_parquet",
     "required_columns",
+    "scored_models",
     "validate_catalog",
     "write_parquet",
     *_LAZY,

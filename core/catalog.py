@@ -178,11 +178,13 @@ def write_parquet(
     *,
     metadata: dict[str, Any] | None = None,
     overwrite: bool = False,
+    row_group_size: int | None = None,
 ) -> Path:
     """Write ``df`` atomically (hidden partial file, then rename) with sedscape metadata in the schema.
 
     Refuses to replace an existing file unless ``overwrite=True``; ``metadata`` is merged over
-    ``df.attrs['sedscape']``.
+    ``df.attrs['sedscape']``. ``row_group_size`` (rows; default pyarrow's) sets how finely a reader
+    with a filter can skip the file.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -197,7 +199,7 @@ def write_parquet(
     schema_meta[METADATA_KEY] = json.dumps(meta, default=_json_default).encode()
     table = table.replace_schema_metadata(schema_meta)
     with partial_target(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_size)
         tmp.replace(path)
     log.info("wrote %d rows to %s", len(df), path)
     return path

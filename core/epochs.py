@@ -28,12 +28,15 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "BAD_DETECTION_FLAGS",
+    "DETECTIONS_ENV",
     "EPOCH_COLUMNS",
     "EpochReport",
     "PackedEpochs",
     "clean_epochs",
     "pack_epochs",
     "read_epochs",
+    "epoch_ids",
+    "find_detections",
     "read_star_epochs",
     "star_epochs",
     "validate_epochs",
@@ -50,7 +53,11 @@ MJD_RANGE = (40_000.0, 90_000.0)
 # SKYVAR_FAILURE 0x20000 (the "PS1 Detection Flags" page of the PS1 archive documentation).
 BAD_DETECTION_FLAGS = 0x8 | 0x10 | 0x80 | 0x400 | 0x800 | 0x1000 | 0x2000 | 0x10000 | 0x20000
 MIN_PSF_QF = 0.85
-EPOCH_ROW_GROUP = 1_000_000
+# Rows per Parquet row group: a reader of a few stars (the dashboard's light curves) decompresses only
+# the row groups whose obj_id range holds them, ~1 MB each.
+EPOCH_ROW_GROUP = 65_536
+DETECTIONS_ENV = "SEDSCAPE_DETECTIONS"
+DETECTIONS_SUFFIX = ".detections.parquet"
 
 
 class EpochError(CatalogError):
@@ -248,7 +255,7 @@ def write_epochs(
     meta = {**df.attrs.get("sedscape", {}), **bandset_to_meta(bands), "kind": EPOCHS_KIND}
     meta.update(metadata or {})
     out.attrs["sedscape"] = meta
-    return write_parquet(out, path, overwrite=overwrite)
+    return write_parquet(out, path, overwrite=overwrite, row_group_size=EPOCH_ROW_GROUP)
 
 
 def read_epochs(
@@ -288,6 +295,52 @@ def read_epochs(
 def read_star_epochs(path: str | Path, obj_id: int) -> pd.DataFrame:
     """One star's epochs from a detection file (row groups of other stars are skipped)."""
     return read_epochs(path, obj_ids=np.array([obj_id]))
+
+
+def find_detections(
+    catalog: str | Path, meta: dict[str, Any] | None = None, environ: dict[str, str] | None = None
+) -> Path | None:
+    """Where the detection table of ``catalog`` is (None if it has none), first found of:
+
+    1. the ``SEDSCAPE_DETECTIONS`` environment variable;
+    2. ``detections`` in the catalog's sedscape metadata (``sedscape score --detections`` and
+       ``sedscape prepare-default`` record it; a relative path is relative to the catalog's folder);
+    3. ``<catalog stem>.detections.parquet`` beside the catalog.
+    """
+    import os
+
+    environ = os.environ if environ is None else environ
+    if environ.get(DETECTIONS_ENV):
+        return Path(environ[DETECTIONS_ENV]).expanduser()
+    catalog = Path(catalog)
+    if meta is None:
+        from core.catalog import read_metadata
+
+        try:
+            meta = read_metadata(catalog)
+        except Exception:  # an unreadable catalog has no recorded detections; its reader says why
+            meta = {}
+    recorded = (meta or {}).get("detections")
+    if isinstance(recorded, dict):
+        recorded = recorded.get("path")
+    if recorded:
+        path = Path(str(recorded)).expanduser()
+        return path if path.is_absolute() else catalog.parent / path
+    beside = catalog.with_name(catalog.stem + DETECTIONS_SUFFIX)
+    return beside if beside.exists() else None
+
+
+def epoch_ids(path: str | Path) -> np.ndarray:
+    """The sorted unique ``obj_id`` values of a detection file (only that column is read)."""
+    import pyarrow.parquet as pq
+
+    try:
+        ids = pq.read_table(path, columns=["obj_id"]).column("obj_id").to_numpy()
+    except FileNotFoundError:
+        raise EpochError(f"{path}: no such file") from None
+    except Exception as exc:
+        raise EpochError(f"{path}: not a readable detection table ({exc})") from exc
+    return np.unique(ids.astype(np.int64))
 
 
 def star_epochs(df: pd.DataFrame, obj_id: int) -> pd.DataFrame:

@@ -157,6 +157,18 @@ class LabelStore:
         log.info("labelled %d star(s) %r in %s", ids.size, label, self.path)
         return int(ids.size)
 
+    def answer(self, obj_id: int, interesting: bool, *, origin: dict[str, Any] | None = None, note: str = "") -> None:
+        """Record an answer to the anomaly ranking: :data:`INTERESTING` or :data:`NOT_INTERESTING` on one star,
+        replacing an earlier opposite answer in the same transaction (a star has at most one answer)."""
+        give, drop = (INTERESTING, NOT_INTERESTING) if interesting else (NOT_INTERESTING, INTERESTING)
+        when = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        origin_json = json.dumps(origin or {}, default=str, sort_keys=True)
+        with self._transaction() as db:
+            db.execute("DELETE FROM labels WHERE label = ? AND obj_id = ?", (drop, int(obj_id)))
+            db.execute("INSERT INTO labels (obj_id, label, origin, created, note) VALUES (?, ?, ?, ?, ?)",
+                       (int(obj_id), give, origin_json, when, str(note)))  # fmt: skip
+        log.info("answer %r for star %d in %s", give, int(obj_id), self.path)
+
     def remove(self, label: str, obj_ids: Iterable[int] | None = None) -> int:
         """Take ``label`` off the given stars (or off every star); returns how many rows went."""
         label = check_label(label)
@@ -183,6 +195,37 @@ class LabelStore:
         """Sorted obj_ids of the stars carrying ``label`` (int64; empty when none do)."""
         rows = self._connection().execute("SELECT obj_id FROM labels WHERE label = ? ORDER BY obj_id", (label,))
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    def answers(self) -> dict[int, bool]:
+        """The anomaly-ranking answers so far: obj_id -> interesting (the latest answer when a star has both)."""
+        rows = self._connection().execute(
+            "SELECT obj_id, label FROM labels WHERE label IN (?, ?) ORDER BY created, id", (INTERESTING, NOT_INTERESTING)
+        )
+        return {int(o): name == INTERESTING for o, name in rows}
+
+    def label_column(self, obj_ids: np.ndarray, sep: str = ";") -> np.ndarray:
+        """Per star of ``obj_ids``, its labels sorted and joined by ``sep`` ("" for none): the ``labels``
+        column of exports (object array aligned with ``obj_ids``)."""
+        obj_ids = np.asarray(obj_ids, dtype=np.int64)
+        rows = self._connection().execute("SELECT obj_id, label FROM labels ORDER BY obj_id, label").fetchall()
+        out = np.full(len(obj_ids), "", dtype=object)
+        if not rows or not len(obj_ids):
+            return out
+        frame = pd.DataFrame(rows, columns=["obj_id", "label"])
+        joined = frame.groupby("obj_id", sort=True)["label"].agg(sep.join)
+        pos = joined.index.to_numpy(np.int64).searchsorted(obj_ids)
+        pos = np.minimum(pos, len(joined) - 1)
+        hit = joined.index.to_numpy(np.int64)[pos] == obj_ids
+        out[hit] = joined.to_numpy(dtype=object)[pos[hit]]
+        return out
+
+    def version(self) -> tuple:
+        """A cheap token that changes whenever any thread or process adds, replaces or removes a label, for
+        views that refresh when another session labels. (SQLite's ``data_version`` would miss writes made
+        by other sessions on the same thread's connection.)"""
+        return tuple(self._connection().execute(
+            "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(id), 0), COALESCE(MAX(created), '') FROM labels"
+        ).fetchone())  # fmt: skip
 
     def table(self, label: str | None = None) -> pd.DataFrame:
         """Every label row (or one label's) as a DataFrame with :data:`CSV_COLUMNS`."""

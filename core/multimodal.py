@@ -55,6 +55,7 @@ __all__ = [
     "dmdt_image",
     "folded_reconstruction",
     "score_multimodal",
+    "stars_with_epochs",
     "train_multimodal",
 ]
 
@@ -433,9 +434,16 @@ def score_multimodal(
     progress: bool = False,
     source: str = "detections",
     features: LightCurveFeatures | None = None,
+    only_with_epochs: bool = False,
 ) -> pd.DataFrame:
     """A copy of ``catalog`` with the multi-modal columns (see the module docstring); ``features`` already
-    extracted from the same catalog and epochs (e.g. by training) are reused instead of recomputed."""
+    extracted from the same catalog and epochs (e.g. by training) are reused instead of recomputed.
+
+    ``only_with_epochs`` scores only the stars that have detections (a large catalog with epochs for a
+    subsample, such as the default sky): the others keep every row, with NaN latents, map and scores,
+    no ``mm_has_*`` and no ``mm_anomaly`` (counted in the metadata as ``n_without_epochs``)."""
+    if only_with_epochs:
+        return _score_with_epochs_only(catalog, epochs, model, progress=progress, source=source, features=features)
     validate_catalog(catalog, model.bands, source="catalog", require_complete=True)
     t = time.perf_counter()
     if features is not None and np.array_equal(features.obj_ids, catalog["obj_id"].to_numpy(np.int64)):
@@ -473,6 +481,43 @@ def score_multimodal(
     }
     out.attrs["sedscape"] = meta
     log.info("scored %d stars with mm-vae: features %.1f s, model and map %.1f s", len(out), t_feat, t_model)
+    return out
+
+
+def stars_with_epochs(catalog: pd.DataFrame, epochs: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of the catalog rows that have at least one detection in ``epochs``."""
+    return np.isin(catalog["obj_id"].to_numpy(np.int64), np.unique(epochs["obj_id"].to_numpy(np.int64)))
+
+
+def _score_with_epochs_only(catalog: pd.DataFrame, epochs: pd.DataFrame, model: MultiModalModel, *,
+                            progress: bool, source: str, features: LightCurveFeatures | None) -> pd.DataFrame:
+    has = stars_with_epochs(catalog, epochs)
+    rows = np.flatnonzero(has)
+    if not rows.size:
+        raise CatalogError(f"{source}: no star of the catalog has detections; nothing to score")
+    sub = catalog.iloc[rows].reset_index(drop=True)
+    sub.attrs = catalog.attrs
+    scored = score_multimodal(sub, epochs, model, progress=progress, source=source, features=features)
+    new: dict[str, np.ndarray] = {}
+    for col in scored.columns:
+        if col in catalog.columns:
+            continue
+        values = scored[col].to_numpy()
+        if values.dtype == bool:
+            full = np.zeros(len(catalog), dtype=bool)
+        elif np.issubdtype(values.dtype, np.integer):
+            full = np.zeros(len(catalog), dtype=values.dtype)  # counts and codes: 0 without epochs
+        else:
+            full = np.full(len(catalog), np.nan, dtype=values.dtype if values.dtype.kind == "f" else float)
+        full[rows] = values
+        new[col] = full
+    out = pd.concat([catalog, pd.DataFrame(new, index=catalog.index)], axis=1)
+    meta = dict(scored.attrs.get("sedscape", {}))
+    meta["multimodal"] = {**meta.get("multimodal", {}), "n_scored": int(rows.size),
+                          "n_without_epochs": int(len(catalog) - rows.size)}
+    out.attrs = {**catalog.attrs, "sedscape": meta}
+    log.info("mm-vae: %d of %d stars have epochs and were scored; the other %d get NaN", rows.size, len(catalog),
+             len(catalog) - rows.size)
     return out
 
 

@@ -68,10 +68,12 @@ def candidate_rows(max_abs_res: np.ndarray, threshold: float, config: RankingCon
     return order[: min(n, config.max_candidates)]
 
 
-def fingerprint(df: pd.DataFrame, bands: BandSet, extra_columns: Sequence[str] = ()) -> np.ndarray:
+def fingerprint(
+    df: pd.DataFrame, bands: BandSet, extra_columns: Sequence[str] = (), *, check_finite: bool = True
+) -> np.ndarray:
     """Features describing how and where a star's SED departs from the model: residuals (mag), residuals in
     units of their errors (arcsinh-compressed), colours, the second band's magnitude, and ``extra_columns``
-    (e.g. a model's embedding)."""
+    (e.g. a model's embedding). Rows with NaN or infinite features are refused unless ``check_finite=False``."""
     names = bands.names
     needed = [f"{b}_res" for b in names] + [f"{b}_err" for b in names] + list(names) + list(extra_columns)
     missing = [c for c in needed if c not in df.columns]
@@ -84,7 +86,7 @@ def fingerprint(df: pd.DataFrame, bands: BandSet, extra_columns: Sequence[str] =
     if extra_columns:
         parts.append(df[list(extra_columns)].to_numpy(np.float64))
     out = np.hstack(parts).astype(np.float32)
-    bad = ~np.isfinite(out).all(axis=1)
+    bad = ~np.isfinite(out).all(axis=1) if check_finite else np.zeros(0, dtype=bool)
     if bad.any():
         raise CatalogError(f"cannot rank anomalies: {int(bad.sum())} candidate(s) have NaN or infinite features")
     return out
@@ -110,6 +112,13 @@ class AnomalyRanker:
         if len(self.obj_ids) < 2:
             raise CatalogError("need at least 2 candidate stars to rank")
         self._row = {int(o): k for k, o in enumerate(self.obj_ids)}
+        # Answers about stars that are not candidates here (another threshold, another catalog) are kept
+        # in the label database but cannot steer this forest.
+        outside = [o for o in self.answers if int(o) not in self._row]
+        if outside:
+            log.info("%d stored answer(s) are about stars outside the %d candidates; not used", len(outside),
+                     len(self.obj_ids))  # fmt: skip
+        self.answers = {int(k): bool(v) for k, v in self.answers.items() if int(k) in self._row}
         self._forest = _forest(self.config, len(self.features))
         self._forest.fit(self.features)
         self._scores = self._forest.score_samples(self.features)
@@ -134,6 +143,14 @@ class AnomalyRanker:
         rows = candidate_rows(df["max_abs_res"].to_numpy(), threshold, config)
         picked = df.iloc[rows]
         return cls(picked["obj_id"].to_numpy(), fingerprint(picked, bands, extra_columns), config, dict(answers or {}))
+
+    def __contains__(self, obj_id: int) -> bool:
+        """Whether a star is one of the ranked candidates."""
+        return int(obj_id) in self._row
+
+    def scores_of(self, obj_ids: np.ndarray) -> np.ndarray:
+        """The current scores of candidates ``obj_ids`` (lower is more interesting)."""
+        return self._scores[np.fromiter((self._row[int(o)] for o in obj_ids), dtype=np.int64, count=len(obj_ids))]
 
     # ----- answers ---------------------------------------------------------------------------------
     def answer(self, obj_id: int, interesting: bool) -> None:

@@ -10,7 +10,7 @@ Geometry kinds::
 
     {"kind": "lasso", "view": "latent", "x": "latent_x", "y": "latent_y", "vertices": [[x, y], ...]}
     {"kind": "box", "view": "cmd", "x": "g_i", "y": "g", "bounds": [left, bottom, right, top]}
-    {"kind": "preset", "preset": "anomalies", "threshold": 0.05}
+    {"kind": "preset", "preset": "anomalies", "threshold": 0.05}   (+ "column": "masked_ae__max_abs_res")
     {"kind": "preset", "preset": "simbad", "column": "simbad_category", "value": "WD"}
     {"kind": "preset", "preset": "field", "fields": {"M3": [ra, dec, radius_deg], ...}}
     {"kind": "obj_ids", "source": "samp", "obj_ids": [...]}
@@ -29,6 +29,7 @@ from core.astrometry import absolute_magnitude
 from core.bands import BandSet
 from core.errors import ConfigError
 from core.fields import STELLAR_SYSTEMS
+from core.scored_models import MODEL_SEP
 
 # The field presets: each stellar system of the paper's field within the paper's radius, (ra, dec, radius) in deg.
 PRESET_FIELDS: dict[str, tuple[float, float, float]] = {
@@ -126,8 +127,14 @@ def absolute_first_band(df: pd.DataFrame, band: str = "g") -> np.ndarray | None:
 def view_coordinate(df: pd.DataFrame, name: str, bands: BandSet) -> np.ndarray:
     """A view axis by name, as float32 exactly as the dashboard plots it: a catalog column (``latent_x``,
     ``g``, ``g_rec``...), a colour (``g_i``, ``g_i_rec``) or the first band's absolute magnitude
-    (``abs_g``, ``abs_g_rec``)."""
+    (``abs_g``, ``abs_g_rec``). In a catalog with several models (:mod:`core.scored_models`) another model's
+    columns carry its prefix: ``masked_ae__latent_x``, ``masked_ae__g_i_rec``, ``masked_ae__abs_g_rec``."""
     names = bands.names
+    # Another model's reconstructed coordinates (``masked_ae__g_i_rec``): that model's ``<b>_rec`` columns.
+    model, sep, bare = name.rpartition(MODEL_SEP)
+    prefix = model + sep if sep and bare.endswith("_rec") else ""
+    if prefix:
+        name = bare
     base, suffix = (name[: -len("_rec")], "_rec") if name.endswith("_rec") else (name, "")
     if base == "abs_g":
         first = absolute_first_band(df, names[0])
@@ -135,12 +142,13 @@ def view_coordinate(df: pd.DataFrame, name: str, bands: BandSet) -> np.ndarray:
             raise ConfigError(f"view coordinate {name!r} needs abs_g or Gaia parallaxes, which this catalog lacks")
         if not suffix:
             return first
-        return first + (_column32(df, f"{names[0]}_rec") - _column32(df, names[0]))
+        return first + (_column32(df, f"{prefix}{names[0]}_rec") - _column32(df, names[0]))
     for a in names:
         for b in names:
             if a != b and base == colour_name(a, b):
-                return _column32(df, a + suffix) - _column32(df, b + suffix)
-    return _column32(df, name)
+                rec = prefix if suffix else ""
+                return _column32(df, rec + a + suffix) - _column32(df, rec + b + suffix)
+    return _column32(df, prefix + name)
 
 
 def _column32(df: pd.DataFrame, name: str) -> np.ndarray:
@@ -227,8 +235,8 @@ def selection_mask(
     if kind == "obj_ids":
         return df["obj_id"].isin(np.asarray(g["obj_ids"], dtype=np.int64)).to_numpy()
     preset = g["preset"]
-    if preset == "anomalies":
-        return coord("max_abs_res") > float(g["threshold"])
+    if preset == "anomalies":  # "column": another model's max_abs_res (absent: the default model's)
+        return coord(str(g.get("column", "max_abs_res"))) > float(g["threshold"])
     if preset == "simbad":
         return category_mask(df, g["column"], g["value"])
     ra, dec = df["ra"].to_numpy(float), df["dec"].to_numpy(float)

@@ -1,4 +1,4 @@
-"""``panel serve dashboard [--args CATALOG [MODEL_DIR]]``: composes the views for one session."""
+"""``panel serve dashboard [--args CATALOG [MODEL_DIR [LABELS]]]``: composes the views for one session."""
 
 import logging
 import sys
@@ -8,6 +8,7 @@ import panel as pn
 from holoviews.plotting.bokeh.callbacks import RangeXYCallback
 
 from core import SedscapeError
+from dashboard.labelling import open_store
 from dashboard.sky import shared_sky
 from dashboard.sources import resolve_sources
 from dashboard.state import AppState
@@ -34,7 +35,8 @@ def build_page() -> pn.viewable.Viewable:
         return error_page(exc)
     # Export-only columns, the other aggregation kernels and TensorFlow load once the first page is on screen.
     pn.state.onload(lambda: after_first_page(sky))
-    return Dashboard(state=AppState(sky))
+    labels, problem = open_store(sources.labels_path)
+    return Dashboard(state=AppState(sky, labels=labels), labels_problem=problem)
 
 
 build_page().servable(title="sedscape")

@@ -274,9 +274,10 @@ class PartitionedSky(SkyData):
         return rows[list(columns)].iloc[at].reset_index(drop=True)
 
     # ----- selections, decided partition by partition ---------------------------------------------
-    def mask(self, geometry: dict[str, Any] | None) -> np.ndarray:
+    def mask(self, geometry: dict[str, Any] | None, coordinates: Any = None) -> np.ndarray:
         """:func:`core.selection_mask` of every partition (its slice of the view columns, and the
-        catalog columns a preset needs), concatenated."""
+        catalog columns a preset needs), concatenated. (``coordinates``: always this catalog's own view
+        columns; a partitioned catalog shows its default model only.)"""
         if geometry is None:
             return np.zeros(self.n, dtype=bool)
         kind = geometry.get("kind")

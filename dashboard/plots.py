@@ -54,6 +54,7 @@ class ColourBy:
     how: str = "mean"  # "count", "mean", "max" or "category"
     cmap: str = "viridis"
     symmetric: bool = False
+    log: bool = False  # a logarithmic colour scale (periods)
 
 
 def view_specs(bands: BandSet, has_gaia: bool) -> list[ViewSpec]:
@@ -190,7 +191,7 @@ def shade(pts, colour: ColourBy, spec: ViewSpec, *, dynamic: bool = True, catego
     # datashader aggregates in float64; float32 halves what every pan and zoom sends to the browser.
     out = out.apply(as_float32) if dynamic else as_float32(out)
     opts = dict(common, cmap=colour.cmap, colorbar=True, clabel=colour.label, tools=list(tools))
-    if colour.how == "count" or colour.column is None:
+    if colour.how == "count" or colour.column is None or colour.log:
         opts["cnorm"] = "log"
     if clim is not None:
         opts["clim"] = clim

@@ -47,6 +47,8 @@ from dashboard.sources import BUILD_COMMAND, MissingSkyError, Sources
 log = logging.getLogger(__name__)
 
 NO_CATEGORY = "(none)"
+# Light-curve and multi-modal columns the variability colour-bys and the light-curve panel read.
+VARIABILITY_COLUMNS = ("lc_period", "lc_amplitude", "mm_score", "mm_anomaly", "true_var_class", "true_period")
 
 
 @dataclass(eq=False)
@@ -107,9 +109,10 @@ class SkyData:
     def load_columns(self, names: Sequence[str]) -> None:
         """Have these plotting columns ready (all are, in memory)."""
 
-    def mask(self, geometry: dict[str, Any] | None) -> np.ndarray:
-        """The stars a selection geometry selects (``core.selection_mask`` on the plotting columns)."""
-        return selection_mask(self.df, geometry, self.bands, coordinates=self.frame)
+    def mask(self, geometry: dict[str, Any] | None, coordinates: pd.DataFrame | None = None) -> np.ndarray:
+        """The stars a selection geometry selects (``core.selection_mask`` on ``coordinates``, by default
+        the plotting columns)."""
+        return selection_mask(self.df, geometry, self.bands, coordinates=self.frame if coordinates is None else coordinates)
 
     def isin(self, column: str, values: np.ndarray) -> np.ndarray:
         return self.df[column].isin(values).to_numpy()
@@ -229,6 +232,20 @@ class SkyData:
         return np.bincount(codes, minlength=len(names))
 
     @cached_property
+    def _obj_id_order(self) -> tuple[np.ndarray, np.ndarray]:
+        ids = self.df["obj_id"].to_numpy(np.int64)
+        order = np.argsort(ids, kind="stable")
+        return ids[order], order
+
+    def rows_of(self, obj_ids: np.ndarray) -> np.ndarray:
+        """Sorted catalog rows of the stars with these obj_ids (ids not in the catalog are skipped)."""
+        ids = np.unique(np.asarray(obj_ids, dtype=np.int64))
+        sorted_ids, order = self._obj_id_order
+        pos = np.minimum(np.searchsorted(sorted_ids, ids), max(len(sorted_ids) - 1, 0))
+        hit = sorted_ids[pos] == ids if len(sorted_ids) else np.zeros(len(ids), dtype=bool)
+        return np.sort(order[pos[hit]])
+
+    @cached_property
     def category_codes(self) -> tuple[str | None, np.ndarray, list[str]]:
         """The SIMBAD category column used for presets and summaries, its per-star codes and the names."""
         col = next((c for c in ("simbad_category", "simbad_otype") if c in self.df), None)
@@ -315,6 +332,7 @@ def page_columns(columns: Sequence[str], bands: BandSet) -> list[str]:
     b = bands.names
     wanted = {"obj_id", "ra", "dec", *b, *(f"{x}_err" for x in b), *scored_columns(bands),
               "simbad_otype", "simbad_category", "true_class", "parallax", "parallax_error", "abs_g", "dist_kpc"}  # fmt: skip
+    wanted.update(VARIABILITY_COLUMNS)
     return [c for c in columns if c in wanted]
 
 

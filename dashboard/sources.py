@@ -1,7 +1,9 @@
-"""Which scored catalog and model a dashboard server opens.
+"""Which scored catalog, model and label database a dashboard server opens.
 
-The catalog comes from ``panel serve dashboard --args CATALOG [MODEL_DIR]``, else the environment
-(``SEDSCAPE_CATALOG`` / ``SEDSCAPE_MODEL``), else the default scored mock sky.
+The catalog comes from ``panel serve dashboard --args CATALOG [MODEL_DIR [LABELS]]``, else the
+environment (``SEDSCAPE_CATALOG`` / ``SEDSCAPE_MODEL``), else the default scored mock sky. The label
+database is the third argument, else ``SEDSCAPE_LABELS``, else ``<catalog>.labels.sqlite`` beside the
+catalog (``core.labels_path_for``); give ``-`` as MODEL_DIR to name a label database without a model.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from core import SedscapeError, default_model_dir, default_scored_path
+from core import LABELS_ENV, SedscapeError, default_model_dir, default_scored_path, labels_path_for
 
 CATALOG_ENV = "SEDSCAPE_CATALOG"
 MODEL_ENV = "SEDSCAPE_MODEL"
+USAGE = "--args CATALOG [MODEL_DIR [LABELS]]"
 BUILD_COMMAND = "sedscape prepare-default"
 
 
@@ -24,30 +27,41 @@ class MissingSkyError(SedscapeError):
 
 @dataclass(frozen=True)
 class Sources:
-    """The catalog (and optional model directory) a server opens, and where the choice came from."""
+    """The catalog (and optional model directory and label database) a server opens, and where the
+    catalog choice came from."""
 
     catalog: Path
     model_dir: Path | None
     origin: str  # "args", "env" or "default"
+    labels: Path | None = None  # None: beside the catalog
 
     @property
     def is_default(self) -> bool:
         return self.origin == "default"
 
+    @property
+    def labels_path(self) -> Path:
+        """The label database: the one given, else ``<catalog>.labels.sqlite``."""
+        return self.labels if self.labels is not None else labels_path_for(self.catalog, {})
+
 
 def resolve_sources(argv: Sequence[str] = (), environ: Mapping[str, str] | None = None) -> Sources:
-    """Pick the catalog and model: ``--args`` first, then the environment, then the defaults."""
+    """Pick the catalog, model and label database: ``--args`` first, then the environment, then the defaults."""
     environ = os.environ if environ is None else environ
-    args = [a for a in argv if a]
-    if len(args) > 2:
-        raise SedscapeError(f"expected --args CATALOG [MODEL_DIR], got {len(args)} arguments: {args}")
-    if args:
-        model = Path(args[1]) if len(args) == 2 else _env_path(environ, MODEL_ENV)
-        return Sources(Path(args[0]).expanduser(), model, "args")
+    args = list(argv)
+    while args and not args[-1]:
+        args.pop()
+    if len(args) > 3:
+        raise SedscapeError(f"expected {USAGE}, got {len(args)} arguments: {args}")
+    labels = Path(args[2]).expanduser() if len(args) == 3 else _env_path(environ, LABELS_ENV)
+    if args and args[0]:
+        given = args[1] if len(args) >= 2 and args[1] not in ("", "-") else None
+        model = Path(given) if given else (None if len(args) >= 2 else _env_path(environ, MODEL_ENV))
+        return Sources(Path(args[0]).expanduser(), model, "args", labels)
     if environ.get(CATALOG_ENV):
-        return Sources(Path(environ[CATALOG_ENV]).expanduser(), _env_path(environ, MODEL_ENV), "env")
+        return Sources(Path(environ[CATALOG_ENV]).expanduser(), _env_path(environ, MODEL_ENV), "env", labels)
     model = _env_path(environ, MODEL_ENV) or default_model_dir()
-    return Sources(default_scored_path(), model, "default")
+    return Sources(default_scored_path(), model, "default", labels)
 
 
 def _env_path(environ: Mapping[str, str], key: str) -> Path | None:

@@ -18,6 +18,8 @@ import param
 from panel.io import hold
 
 from core import DEFAULT_THRESHOLD, PRESET_FIELDS, ExportOptions, ExportTask, selection_export
+from dashboard import lightcurve_plots, models_view
+from dashboard.models_view import NO_COMPARE
 from dashboard.plots import ColourBy, ViewSpec, colour_options, symmetric_clim, view_specs
 from dashboard.sky import NO_CATEGORY, SkyData
 
@@ -30,7 +32,12 @@ OBJ_IDS_KEPT = 10_000
 class AppState(param.Parameterized):
     """Everything one browser session can change; the shared :class:`SkyData` is read-only."""
 
-    sky = param.ClassSelector(class_=SkyData, constant=True, doc="the shared scored catalog and model")
+    sky = param.ClassSelector(
+        class_=SkyData, doc="the shared scored catalog as the shown model sees it (dashboard.models_view)"
+    )
+    model = param.Selector(default=None, objects=[], doc="the model whose latent space, reconstructions, "
+                           "residuals and anomaly flag every view shows")  # fmt: skip
+    compare = param.Selector(default=NO_COMPARE, objects=[NO_COMPARE], doc="a second latent space beside the first")
     colour_by = param.Selector(objects=["density"], doc="what colours the latent space")
     threshold = param.Number(
         DEFAULT_THRESHOLD, bounds=(0.0, None), softbounds=(0.005, 0.5), step=0.005,
@@ -43,17 +50,52 @@ class AppState(param.Parameterized):
     geometry = param.Dict(default=None, allow_None=True, doc="how the selection was made (for provenance)")
     revision = param.Integer(0, doc="bumped on every selection change; plots listen to it")
     probe = param.Tuple(default=None, allow_None=True, length=2, doc="latent point given to the decoder")
+    # Discovery (dashboard.labelling, .review, .findmore): the label database, stars picked in the table,
+    # and colour-bys and presets that those modules add while the session runs.
+    labels = param.Parameter(default=None, doc="the server's label database (core.LabelStore), or None")
+    labels_revision = param.Integer(0, doc="bumped whenever the labels may have changed")
+    picked = param.List(default=[], item_type=int, doc="obj_ids of the stars picked in the selection table")
+    colour_revision = param.Integer(0, doc="bumped when the values of the live colour-by change")
+    presets_revision = param.Integer(0, doc="bumped when presets are added or removed")
 
     def __init__(self, sky: SkyData, **params: Any) -> None:
-        options = colour_options(sky.df, sky.bands, extra=sky.frame.columns)
+        options = _colour_choices(sky)
         super().__init__(sky=sky, **params)
         self.param.colour_by.objects = list(options)
         if "colour_by" not in params:
             self.colour_by = next(iter(options))  # the first-minus-third band colour (g - i for PS1)
-        self._colours = options
-        self._specs = {s.key: s for s in view_specs(sky.bands, sky.has_gaia)}
         self._category_col, self._category_codes, self._category_names = sky.category_codes
+        self._derive()
+        models = models_view.model_labels(sky)
+        self.param.model.objects = models or [None]
+        self.param.compare.objects = models_view.compare_options(sky)
+        with param.discard_events(self):
+            self.model = models_view.shown_model(sky).key if models else None
+
+    def _derive(self) -> None:
+        """What the state keeps of the shown model's columns (at start and after a model switch)."""
+        sky = self.sky
+        self._colours = _colour_choices(sky)
+        self._specs = {s.key: s for s in view_specs(sky.bands, sky.has_gaia)}
         self._max_res = sky.frame["max_abs_res"].to_numpy()
+        self._live_colours: dict[str, Callable[[], tuple]] = {}
+        self._presets: dict[str, Callable[[], int]] = {}
+
+    @param.depends("model", watch=True)
+    def _switch_model(self) -> None:
+        """Show another model: its columns everywhere, its threshold; the selection (same stars) stays and every
+        view of it is redrawn (revision), since its anomalies, reconstructions and SEDs change."""
+        t0 = time.perf_counter()
+        sky = models_view.model_sky(self.sky, self.model)
+        threshold = models_view.shown_model(sky).threshold
+        same_threshold = threshold == self.threshold
+        with hold(freeze=True):
+            self.sky = sky
+            self._derive()
+            self.param.update(probe=None, threshold=threshold, revision=self.revision + 1)
+            if same_threshold:  # the anomaly flags changed all the same
+                self.param.trigger("threshold")
+        log.info("model %s shown in %.3f s", self.model, time.perf_counter() - t0)
 
     # ----- what the views need to know -----------------------------------------------------------
     @property
@@ -80,10 +122,12 @@ class AppState(param.Parameterized):
     def n_selected(self) -> int:
         return 0 if self.selection is None else len(self.selection)
 
-    @param.depends("colour_by", "threshold")
+    @param.depends("colour_by", "threshold", "colour_revision")
     def colour_values(self) -> tuple[Any, list[str] | None, tuple[float, float] | None]:
         """Per-star values for the colour-by choice, the category names (or None) and a colour range."""
         colour = self.colour
+        if self.colour_by in self._live_colours:
+            return self._live_colours[self.colour_by]()
         if colour.column is None:
             return None, None, None
         if colour.column == "anomaly":
@@ -99,13 +143,60 @@ class AppState(param.Parameterized):
         values = source[colour.column].to_numpy(np.float32)
         return values, None, (symmetric_clim(values) if colour.symmetric else self.sky.colour_range(colour.column))
 
+    def colour_streams(self) -> list[str]:
+        """The params whose change redraws the latent colours without a new plot."""
+        if self.colour_by in self._live_colours:
+            return ["colour_revision"]
+        return ["threshold"] if self.colour.column == "anomaly" else []
+
+    # ----- colour-bys and presets added while the session runs (labels, rankings, probabilities) -----
+    def add_colour(self, key: str, colour: ColourBy, values: Callable[[], tuple]) -> None:
+        """Offer a colour-by whose ``values()`` gives ``(values, categories, clim)`` like :meth:`colour_values`;
+        adding it again replaces it (and redraws it if shown)."""
+        self._colours[key] = colour
+        self._live_colours[key] = values
+        if key not in self.param.colour_by.objects:
+            self.param.colour_by.objects = [*self.param.colour_by.objects, key]
+        self.refresh_colour(key)
+
+    def remove_colour(self, key: str) -> None:
+        if key not in self._live_colours:
+            return
+        if self.colour_by == key:
+            self.colour_by = self.param.colour_by.objects[0]
+        self.param.colour_by.objects = [k for k in self.param.colour_by.objects if k != key]
+        del self._live_colours[key], self._colours[key]
+
+    def refresh_colour(self, key: str) -> None:
+        """Redraw the latent colours if ``key`` is the colour-by shown (its values changed)."""
+        if self.colour_by == key:
+            self.colour_revision += 1
+
+    def add_preset(self, name: str, select: Callable[[], int]) -> None:
+        """Offer a preset: ``select()`` makes the selection and returns its size."""
+        new = name not in self._presets
+        self._presets[name] = select
+        if new:
+            self.presets_revision += 1
+
+    def remove_preset(self, name: str) -> None:
+        if self._presets.pop(name, None) is not None:
+            self.presets_revision += 1
+
+    def presets(self) -> list[str]:
+        """The presets added while the session runs, in the order they came."""
+        return list(self._presets)
+
+    def apply_preset(self, name: str) -> int:
+        try:
+            select = self._presets[name]
+        except KeyError:
+            raise ValueError(f"unknown preset {name!r}; presets: {', '.join(self._presets) or 'none'}") from None
+        return select()
+
     # ----- making selections ----------------------------------------------------------------------
     def _view_axes(self, view: str) -> tuple[str, str]:
-        try:
-            spec = self._specs[view]
-        except KeyError:
-            raise ValueError(f"unknown view {view!r}; views: {', '.join(self._specs)}") from None
-        return spec.columns(self.show)
+        return models_view.view_axes(self, view)
 
     def set_selection(self, mask_or_index: np.ndarray | None, geometry: dict[str, Any] | None) -> None:
         """Replace the selection (a boolean mask or row indices) and record how it was made."""
@@ -126,7 +217,7 @@ class AppState(param.Parameterized):
 
     def select_geometry(self, geometry: dict[str, Any]) -> int:
         """Select the stars a geometry describes (``core.selection``, as ``sedscape export --selection`` does)."""
-        mask = self.sky.mask(geometry)
+        mask = self.sky.mask(geometry, coordinates=models_view.coordinates(self))
         self.set_selection(mask, geometry)
         return int(mask.sum())
 
@@ -142,7 +233,10 @@ class AppState(param.Parameterized):
         return self.select_geometry({"kind": "box", "view": view, "x": x, "y": y, "bounds": [float(v) for v in bounds]})
 
     def select_anomalies(self) -> int:
-        return self.select_geometry({"kind": "preset", "preset": "anomalies", "threshold": self.threshold})
+        geometry = {"kind": "preset", "preset": "anomalies", "threshold": self.threshold}
+        if (column := models_view.anomaly_column(self.sky)) != "max_abs_res":
+            geometry["column"] = column
+        return self.select_geometry(geometry)
 
     def categories(self) -> list[str]:
         """SIMBAD categories present in the catalog (stars without one are not a category)."""
@@ -262,15 +356,24 @@ class AppState(param.Parameterized):
     def prepare_export(self, options: ExportOptions) -> Callable[[], ExportTask]:
         """A function making the export of this moment's selection, geometry and threshold (captured now):
         call it on a worker thread, since it may wait for the export-only columns to load. The rows are
-        the selected stars in catalog order, with the chosen columns and the provenance."""
+        the selected stars in catalog order, with the chosen columns, each star's labels (when there is a
+        label database) and the provenance."""
         index = self.selection if self.selection is not None else np.zeros(0, dtype=np.int64)
-        geometry, threshold, show, sky = self.geometry, self.threshold, self.show, self.sky
+        geometry, threshold, show, sky, labels = self.geometry, self.threshold, self.show, self.sky, self.labels
 
         def make() -> ExportTask:
             return selection_export(
                 sky.column_source(), index, bands=sky.bands, meta=sky.meta, catalog=sky.catalog_path,
                 geometry=geometry, threshold=threshold, options=options, model_dir=sky.model_dir,
-                model_card=sky.model_card, made_by="sedscape dashboard", magnitudes_shown=show,
+                model_card=sky.model_card, made_by="sedscape dashboard", magnitudes_shown=show, labels=labels,
+                model_shown=models_view.shown_provenance(sky),
             )  # fmt: skip
 
         return make
+
+
+def _colour_choices(sky: SkyData) -> dict[str, ColourBy]:
+    """The colour-by choices of a catalog: photometry, residuals and labels, then variability."""
+    options = colour_options(sky.df, sky.bands, extra=sky.frame.columns)
+    options.update(lightcurve_plots.colour_options(sky.df.columns))
+    return options

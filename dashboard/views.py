@@ -16,8 +16,11 @@ from bokeh.document import Document
 from panel.viewable import Viewer
 
 from core import PRESET_FIELDS
-from dashboard import plots
+from dashboard import lightcurves, models_view, plots
 from dashboard.export_view import ExportPanel
+from dashboard.findmore import FindMorePanel
+from dashboard.labelling import LabelPanel
+from dashboard.review import ReviewPanel
 from dashboard.sky import NO_CATEGORY, SkyData, first_page_columns
 from dashboard.state import AppState
 
@@ -51,33 +54,46 @@ class ScatterView(Viewer):
         sky = self.state.sky
         self._hover_cols = hover_columns(sky)
         self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_both", min_height=320, linked_axes=False)
-        deps = ["colour_by"] if self.view == "latent" else ["show"]
+        # A model switch changes every view's data (latent, reconstructions, hover residuals).
+        deps = ["colour_by" if self.is_latent else "show", "model"]
         self.state.param.watch(lambda *_: setattr(self._pane, "object", self._plot()), deps)
+
+    @property
+    def is_latent(self) -> bool:
+        """A latent space (coloured by the colour-by choice), not a linked diagram (coloured by density)."""
+        return self.view == "latent"
 
     @property
     def spec(self) -> plots.ViewSpec:
         return self.state.specs[self.view]
 
+    def _frame(self) -> pd.DataFrame:
+        """The float32 coordinates this view plots (the shown model's plotting frame)."""
+        return self.state.sky.frame
+
+    def _limits(self, column: str):
+        return self.state.sky.limits(column, self.spec.subset)
+
     def _colour(self) -> plots.ColourBy:
-        return self.state.colour if self.view == "latent" else DENSITY
+        return self.state.colour if self.is_latent else DENSITY
 
     def _show(self) -> str:
-        return "observed" if self.view == "latent" else self.state.show
+        return "observed" if self.is_latent else self.state.show
 
     def _base(self, **_):
         colour = self._colour()
         values, _, _ = self.state.colour_values() if colour is not DENSITY else (None, None, None)
-        return plots.points(self.state.sky.frame, self.spec, self._show(), values, colour.label, self._ranges())
+        return plots.points(self._frame(), self.spec, self._show(), values, colour.label, self._ranges())
 
     def _ranges(self):
-        sky, (x, y) = self.state.sky, self.spec.columns(self._show())
-        return sky.limits(x, self.spec.subset), sky.limits(y, self.spec.subset)
+        x, y = self.spec.columns(self._show())
+        return self._limits(x), self._limits(y)
 
     def _selection(self, x_range=None, y_range=None, width=None, height=None, **_):
         """The selection layer for the current viewport (see :func:`plots.selection_image`)."""
         sel = self.state.selection
         x, y = self.spec.columns(self._show())
-        frame = self.state.sky.frame
+        frame = self._frame()
         xs = frame[x].to_numpy()[sel] if sel is not None else None
         ys = frame[y].to_numpy()[sel] if sel is not None else None
         full_x, full_y = self._ranges()
@@ -89,7 +105,8 @@ class ScatterView(Viewer):
 
     def _inspect(self, x_range=None, y_range=None, **_):
         sky, (x, y) = self.state.sky, self.spec.columns(self._show())
-        xs, ys = sky.frame[x].to_numpy(), sky.frame[y].to_numpy()
+        frame = self._frame()
+        xs, ys = frame[x].to_numpy(), frame[y].to_numpy()
         bounds = None
         if x_range is not None and y_range is not None:
             (x0, x1), (y0, y1) = sorted(x_range), sorted(y_range)
@@ -117,7 +134,8 @@ class ScatterView(Viewer):
 
     def _plot(self):
         colour, spec = self._colour(), self.spec
-        streams = [hv.streams.Params(self.state, ["threshold"])] if colour.column == "anomaly" else []
+        live = self.state.colour_streams() if self.view == "latent" else []
+        streams = [hv.streams.Params(self.state, live)] if live else []
         base_pts = hv.DynamicMap(self._base, streams=streams)
         _, cats, clim = self.state.colour_values() if colour is not DENSITY else (None, None, None)
         tools = ("lasso_select", "box_select", "tap") if self.view == "latent" else ("lasso_select", "box_select")
@@ -175,12 +193,15 @@ class Controls(Viewer):
         options = [PRESET_NONE, PRESET_ANOMALIES]
         options += [f"SIMBAD: {c}" for c in st.categories()]
         options += [f"field: {n}" for n in PRESET_FIELDS] + ["field: all clusters"]
-        self._preset = pn.widgets.Select(label="Select preset", options=options, value=PRESET_NONE)
+        self._fixed_presets = options
+        self._preset = pn.widgets.Select(label="Select preset", options=[*options, *st.presets()], value=PRESET_NONE)
         self._preset.param.watch(self._apply_preset, "value")
+        st.param.watch(lambda _: setattr(self._preset, "options", [*self._fixed_presets, *st.presets()]),
+                       "presets_revision")  # fmt: skip
         self._clear = pn.widgets.Button(label="Clear selection")
         self._clear.on_click(lambda _: st.clear_selection())
         self._threshold_count = pn.pane.Markdown(self._count_text(), css_classes=["threshold-count"])
-        st.param.watch(lambda _: setattr(self._threshold_count, "object", self._count_text()), "threshold")
+        st.param.watch(lambda _: setattr(self._threshold_count, "object", self._count_text()), ["threshold", "model"])
         self.export = ExportPanel(state=st)
 
     def _apply_preset(self, event) -> None:
@@ -193,6 +214,8 @@ class Controls(Viewer):
             self.state.select_category(value.removeprefix("SIMBAD: "))
         elif value.startswith("field: "):
             self.state.select_field(value.removeprefix("field: "))
+        elif value in self.state.presets():
+            self.state.apply_preset(value)
         self._preset.value = PRESET_NONE
 
     def _count_text(self) -> str:
@@ -203,6 +226,7 @@ class Controls(Viewer):
     def __panel__(self):
         st = self.state
         return pn.Column(
+            *models_view.model_controls(st),
             pn.widgets.Select.from_param(st.param.colour_by, label="Colour latent space by"),
             pn.widgets.FloatSlider.from_param(st.param.threshold, label="Anomaly threshold (mag)", start=0.005,
                                               end=0.5, step=0.005, format="0.000"),  # fmt: skip
@@ -245,6 +269,7 @@ class SelectionSummary(Viewer):
             forward.on_click(lambda _: self._turn(1))
             self.table_panel = pn.Column(self.table, pn.Row(back, self._pages, forward), sizing_mode="stretch_width")
         self.state.param.watch(self._update, ["revision", "threshold"])
+        self.table.param.watch(self._pick, "selection")
 
     def _update(self, *events) -> None:
         self.text.object = self._text_value()
@@ -262,6 +287,7 @@ class SelectionSummary(Viewer):
             self._show_page()
 
     def _show_page(self) -> None:
+        self.table.selection = []
         self.table.value = self._table_value()
         if self._lazy:
             self._pages.object = self._pages_text()
@@ -269,6 +295,11 @@ class SelectionSummary(Viewer):
     def _pages_text(self) -> str:
         pages = max(1, -(-len(self._order) // PAGE_ROWS))
         return f"<span class='table-page'>page {self._page + 1:,} of {pages:,}</span>"
+
+    def _pick(self, event) -> None:
+        """Rows picked in the table become the state's picked stars (to label, or to find neighbours of)."""
+        rows = self.table.value
+        self.state.picked = [int(rows["obj_id"].iloc[i]) for i in event.new if 0 <= i < len(rows)]
 
     def _table_value(self) -> pd.DataFrame:
         if self._lazy:
@@ -460,6 +491,7 @@ class Dashboard(Viewer):
     """The whole page for one session: controls, latent space, linked views and the tabs below."""
 
     state = param.ClassSelector(class_=AppState)
+    labels_problem = param.String("", doc="why the label database could not be opened (labels are then off)")
 
     def __init__(self, **params) -> None:
         super().__init__(**params)
@@ -468,22 +500,33 @@ class Dashboard(Viewer):
         linked = [self.views[k] for k in st.specs if k != "latent"]
         summary = SelectionSummary(state=st)
         controls = Controls(state=st)
-        # Clicking a star in the table points SAMP sky viewers (Aladin) at it.
+        from dashboard.compare_view import CompareView  # a ScatterView subclass: imported once this module is
+
+        self.compare = CompareView(state=st)  # the second latent space, hidden until a map is chosen
+        self.lightcurves = lightcurves.LightCurvePanel(state=st)
+        # Clicking a star in the table points SAMP sky viewers (Aladin) at it and draws its light curve.
         summary.table.on_click(controls.export.on_table_click(summary.table))
+        summary.table.on_click(self.lightcurves.on_table_click(summary.table))
         # Only the tab on screen is rendered, so cutouts are fetched once their tab is opened. The summary
         # and table stay outside the tabs: they change with every selection, and a pane updated while its
         # tab is hidden comes back with stylesheets pointing at Panel's CDN (Panel 1.9).
-        tabs = pn.Tabs(
+        pages = [
             ("SEDs", SedPanel(state=st)),
             ("Latent probe", LatentProbe(state=st)),
             ("Cutouts", Cutouts(state=st)),
-            dynamic=True,
-        )
+            ("Light curves", self.lightcurves),
+            ("Anomaly review", ReviewPanel(state=st)),
+            ("Find more like these", FindMorePanel(state=st)),
+        ]
+        tabs = pn.Tabs(*pages, dynamic=True)
+        # It reads epochs only while its tab is open.
+        self.lightcurves.follow_tab(tabs, [name for name, _ in pages].index("Light curves"))
         self._layout = pn.Column(
             pn.pane.Markdown(f"## sedscape: {header_text(st)}", css_classes=["sedscape-header"]),
             pn.Row(
-                pn.Column(controls, summary.text, width=300),
+                pn.Column(controls, summary.text, LabelPanel(state=st, problem=self.labels_problem), width=300),
                 pn.Column(self.views["latent"], height=720, sizing_mode="stretch_width"),
+                self.compare,
                 pn.GridBox(*linked, ncols=2, sizing_mode="stretch_width", height=720),
             ),
             pn.Row(

@@ -15,6 +15,11 @@ from dashboard.sources import Sources, resolve_sources
 
 log = logging.getLogger(__name__)
 
+# Export-only columns read right after the first page. A catalog with several models (embeddings, the multi-modal
+# latent and light-curve features: ~100 columns for the default sky) reads them on its first export instead:
+# reading 100 columns of 3.1M stars took 38 s on a loaded machine and slowed every lasso made meanwhile.
+EAGER_EXPORT_COLUMNS = 40
+
 
 def head_sky(sources: Sources, rows: int = 50_000) -> SkyData | None:
     """The first ``rows`` stars of the catalog (None if it cannot be read: the full load says why)."""
@@ -66,9 +71,9 @@ def _optional(step: Callable[[SkyData], None], sky: SkyData) -> None:
 
 
 def after_first_page(sky: SkyData) -> None:
-    """Work the first page should not wait for: read the export-only columns, compile the selection's and
-    the other colour-by aggregations (pure functions on a tiny catalog: no plots, so no sharing Bokeh
-    state with sessions), then load TensorFlow."""
+    """Work the first page should not wait for: read the export-only columns (when there are not too many),
+    compile the selection's and the other colour-by aggregations (pure functions on a tiny catalog: no
+    plots, so no sharing Bokeh state with sessions), then load TensorFlow."""
     with _AFTER_LOCK:
         if sky in _AFTER_DONE:
             return
@@ -78,7 +83,8 @@ def after_first_page(sky: SkyData) -> None:
         from dashboard.plots import warm_up
         from dashboard.views import hover_columns
 
-        sky.start_export_load()  # mostly Arrow reading, which leaves the GIL to the warm-up
+        if len(sky.export_columns) <= EAGER_EXPORT_COLUMNS:
+            sky.start_export_load()  # mostly Arrow reading, which leaves the GIL to the warm-up
         _optional(lambda _sky: warm_up(), sky)
         sky.start_hover_load(hover_columns(sky))  # a partitioned catalog's tooltip rows (in memory: nothing to do)
         sky.start_model_load()

@@ -38,3 +38,11 @@ def _isolated_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("SEDSCAPE_CACHE_DIR", str(root / "cache"))
     monkeypatch.setenv("SEDSCAPE_GENERATED_DIR", str(root / "generated"))
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def multi_paths(tmp_path_factory):
+    """A small mock sky with epochs scored by two models and a multi-modal VAE (dashboard and browser tests)."""
+    from tests.dashboard._multi_sky import make_multi_sky
+
+    return make_multi_sky(tmp_path_factory.mktemp("multi-sky"))

@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="all: every catalog and model column (default); catalog: the input catalog's columns")  # fmt: skip
     p.add_argument("--threshold", type=float, default=None,
                    help="anomaly threshold for anomaly_at_threshold (default: the selection's, else the scoring's)")  # fmt: skip
+    p.add_argument("--labels", default=None,
+                   help="label database for the 'labels' column (default: SCORED.labels.sqlite when it exists)")  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     p.set_defaults(func=run)
 
@@ -40,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
     options = ExportOptions(format=args.format or format_for_path(args.out), columns=args.columns)
     input_file(args.scored, "scored catalog")
     input_file(args.selection, "selection file")
+    if args.labels:
+        input_file(args.labels, "label database")
     output_file(args.out, overwrite=args.overwrite)  # before reading a large catalog
     t0 = time.perf_counter()
     with tqdm(unit="star", desc="exporting", disable=not sys.stderr.isatty()) as bar:
@@ -49,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
         path, task = export_catalog_selection(
             args.scored, args.selection, args.out, options=options, threshold=args.threshold,
-            overwrite=args.overwrite, progress=progress,
+            overwrite=args.overwrite, progress=progress, labels=args.labels,
         )  # fmt: skip
     kind = (task.provenance.get("selection") or {}).get("kind", "?")
     print(f"exported {task.n:,} stars ({kind} selection, {len(task.columns)} columns, {options.format}) "

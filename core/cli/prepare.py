@@ -15,8 +15,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "prepare-default",
         help="build the default scored mock sky the dashboard opens (once; cached in data/generated/)",
         description=(
-            "Generate the default mock sky (seed 1, about 3.1M stars after cuts) and score it with the default "
-            "model in data/models/default/. Files that already exist and match the model are reused."
+            "Generate the default mock sky (seed 1, about 3.1M stars after cuts), PS1-like epochs for a subsample "
+            "(variables of every class and some constant stars: data/generated/mock_sky.detections.parquet), and "
+            "score it with every shipped model into one catalog: the default model in data/models/default/ under "
+            "the bare column names, the masked AE (masked_ae__*) and the multi-modal VAE (mm_*, lc_*; stars with "
+            "epochs) where they are shipped. Files that already exist and match the models are reused."
         ),
     )
     p.add_argument("--stars", type=int, default=None, help="stars after cuts (default: the paper's ~3.1M)")
@@ -30,7 +33,17 @@ def run(args: argparse.Namespace) -> int:
         input_dir(args.model)
     output_dir(paths.default_scored_path().parent, option="the generated-data folder")
     start_tensorflow(args.verbose)
+    import time
+
+    from core.catalog import read_metadata
+
+    t0 = time.perf_counter()
     path = ensure_default_scored(args.stars, args.seed, args.model)
-    print(f"default scored catalog: {path}")
-    print(f"model: {args.model or paths.default_model_dir()}")
+    meta = read_metadata(path)
+    build = meta.get("default_build", {})
+    print(f"default scored catalog: {path} ({time.perf_counter() - t0:.0f} s)")
+    for key, directory in build.get("models", {}).items():
+        print(f"model {key}: {directory}")
+    if meta.get("detections"):
+        print(f"epochs: {path.parent / meta['detections']}")
     return 0

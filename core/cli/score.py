@@ -39,7 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="make this model the default (bare column names); the previous default moves behind its key",
     )
     p.add_argument("--detections", default=None, metavar="DET.parquet",
-                   help="epoch table of CATALOG's stars; required for an mm-vae model")
+                   help="epoch table of CATALOG's stars; required for an mm-vae model (its path is recorded in OUT's "
+                        "metadata, where the dashboard finds the light curves)")
+    p.add_argument("--only-with-epochs", action="store_true",
+                   help="mm-vae: score only the stars that have detections; the others keep NaN multi-modal columns")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     from core.cli._hats import add_cluster_options
 
@@ -101,6 +104,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def detections_reference(detections, out) -> str:
+    """The detection table's path as recorded in a scored catalog: relative to OUT's folder when it is
+    inside it (the two move together), else absolute (``core.epochs.find_detections`` reads it back)."""
+    from pathlib import Path
+
+    det, folder = Path(detections).resolve(), Path(out).resolve().parent
+    return str(det.relative_to(folder)) if det.is_relative_to(folder) else str(det)
+
+
 def run_multimodal(args: argparse.Namespace, out) -> int:
     from core.catalog import write_parquet
     from core.epochs import read_epochs
@@ -113,12 +125,17 @@ def run_multimodal(args: argparse.Namespace, out) -> int:
     model = MultiModalModel.load(args.model, run=args.run)
     epochs = read_epochs(args.detections, model.bands)
     t0 = time.perf_counter()
-    scored = score_multimodal(df, epochs, model, progress=sys.stderr.isatty(), source=args.detections)
+    scored = score_multimodal(df, epochs, model, progress=sys.stderr.isatty(), source=args.detections,
+                              only_with_epochs=args.only_with_epochs)
     seconds = time.perf_counter() - t0
+    scored.attrs.setdefault("sedscape", {})["detections"] = detections_reference(args.detections, out)
     write_parquet(scored, out, overwrite=args.overwrite)
     n_anom = int(scored["mm_anomaly"].sum())
     print(f"scored {len(scored):,} stars with mm-vae run {model.run} in {seconds:.1f} s; "
           f"{int(scored['mm_has_lc'].sum()):,} with a folded light curve")
+    if args.only_with_epochs:
+        n_without = scored.attrs["sedscape"]["multimodal"]["n_without_epochs"]
+        print(f"--only-with-epochs: {n_without:,} stars without detections keep NaN multi-modal columns")
     print(f"multi-modal anomalies (score > {model.card['anomaly']['threshold']:.2f}): {n_anom:,}")
     print(f"wrote {out}")
     return 0

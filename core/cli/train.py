@@ -37,6 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="epoch table beside CATALOG (core.epochs contract); required by --model mm-vae")
     p.add_argument("--map", choices=("umap", "none"), default="umap",
                    help="mm-vae: fit a UMAP 2-D map of the 15-D latent and save it with the model (default)")
+    p.add_argument("--map-sample", type=int, default=30_000, metavar="N",
+                   help="mm-vae: training stars the UMAP map is fitted on (default 30,000; fewer: a smaller map file)")
+    p.add_argument("--only-with-epochs", action="store_true",
+                   help="mm-vae: train on the catalog's stars that have detections only (a catalog with epochs for "
+                        "a subsample, such as the default sky); the others are counted and left out")
     p.add_argument("--runs", type=int, default=5, help="number of runs (default 5)")
     p.add_argument("--seed", type=int, default=41, help="base seed: run r uses seed + r - 1 (default 41)")
     # Defaults are the model's own (the paper's for lstm-ae/dense-ae), shown for the LSTM-AE and mm-vae.
@@ -142,6 +147,16 @@ def run_multimodal(args: argparse.Namespace) -> int:
         df = df.iloc[: args.limit].reset_index(drop=True)
         df.attrs = attrs
     epochs = read_epochs(args.detections, bands)
+    if args.only_with_epochs:
+        from core.multimodal import stars_with_epochs
+
+        has = stars_with_epochs(df, epochs)
+        attrs = df.attrs
+        df = df[has].reset_index(drop=True)
+        df.attrs = attrs
+        print(f"--only-with-epochs: {int(has.sum()):,} stars have detections; {int((~has).sum()):,} without are left out")
+    if args.map_sample < 100:
+        raise ConfigError(f"--map-sample must be at least 100 stars, got {args.map_sample}")
     v = VAEConfig()
     config = VAEConfig(max_epochs=args.max_epochs or v.max_epochs,
                        patience=v.patience if args.patience is None else args.patience,
@@ -151,7 +166,8 @@ def run_multimodal(args: argparse.Namespace) -> int:
     print(f"training {args.runs} x mm-vae on {len(df):,} stars and {len(epochs):,} detections")
     t0 = time.perf_counter()
     result = train_multimodal(df, epochs, args.out, bands, runs=args.runs, seed=args.seed, config=config,
-                              map_kind=args.map, overwrite=args.overwrite, progress=sys.stderr.isatty(),
+                              map_kind=args.map, map_sample=args.map_sample, overwrite=args.overwrite,
+                              progress=sys.stderr.isatty(),
                               source=args.catalog, detections_source=args.detections)
     print(result.format_summary())
     print(f"features {result.seconds['features']:.1f} s, map {result.seconds.get('map', 0):.1f} s, "

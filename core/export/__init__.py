@@ -20,7 +20,14 @@ the default sky in every format, and does not grow with the selection.
 
 from core.errors import ExportCancelled
 from core.export.read import read_export, read_provenance
-from core.export.task import ExportJob, ExportTask, export_catalog_selection, load_selection, selection_export
+from core.export.task import (
+    LABELS_COLUMN,
+    ExportJob,
+    ExportTask,
+    export_catalog_selection,
+    load_selection,
+    selection_export,
+)
 from core.export.write import (
     ANOMALY_COLUMN,
     COLUMN_SETS,
@@ -38,6 +45,7 @@ __all__ = [
     "EXPORT_FORMATS",
     "ExportCancelled",
     "ExportJob",
+    "LABELS_COLUMN",
     "ExportOptions",
     "ExportTask",
     "export_catalog_selection",

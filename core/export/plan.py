@@ -140,7 +140,8 @@ def measure_text(plan: ExportPlan) -> None:
     for k, col in enumerate(plan.columns):
         if col.kind != "text":
             continue
-        values = plan.extra[col.name] if col.name in plan.extra else plan.source[col.name]
+        in_extra = col.name in plan.extra  # extra columns are aligned with the selection, not the catalog
+        values = plan.extra[col.name] if in_extra else plan.source[col.name]
         width, ascii_only = 0, True
         if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
             cats = [str(c) for c in values.cat.categories]  # at most these: no pass over the rows
@@ -150,7 +151,8 @@ def measure_text(plan: ExportPlan) -> None:
         else:
             for start in range(0, plan.n, plan.chunk_rows):
                 plan.check_cancel()
-                chunk = text_values(take_values(values, plan.index[start : start + plan.chunk_rows]))
+                stop = start + plan.chunk_rows
+                chunk = text_values(np.asarray(values)[start:stop] if in_extra else take_values(values, plan.index[start:stop]))
                 present = chunk[pd.notna(chunk)]
                 if not present.size:
                     continue

@@ -25,6 +25,8 @@ from core.export.write import ANOMALY_COLUMN, ExportOptions, export_columns, exp
 
 log = logging.getLogger(__name__)
 
+LABELS_COLUMN = "labels"  # a star's labels from the label database, joined by ";"
+
 
 @dataclass(frozen=True)
 class ExportTask:
@@ -72,16 +74,34 @@ def selection_export(
     model_dir: str | Path | None = None,
     model_card: Any = None,
     made_by: str = "sedscape",
+    model_shown: Mapping[str, Any] | None = None,
+    labels: Any = None,
     **provenance_extra: Any,
 ) -> ExportTask:
     """The export of rows ``index`` of a scored catalog (``source``: its columns, in the file's order):
-    the column set of ``options`` (with ``anomaly_at_threshold`` for ``"all"``) and the provenance."""
+    the column set of ``options`` (with ``anomaly_at_threshold`` for ``"all"``) and the provenance.
+
+    ``model_shown`` (:meth:`core.scored_models.ScoredModel.provenance`) names the model whose anomaly flag,
+    threshold and view coordinates the selection used, in a catalog with several models; its
+    ``column_prefix`` picks the ``max_abs_res`` column behind ``anomaly_at_threshold``.
+
+    ``labels`` (a :class:`core.labels.LabelStore`) adds, to the ``"all"`` column set, a ``labels`` text
+    column: each star's labels joined by ``;`` (empty for none), as they stand when the rows are taken."""
     index = np.asarray(index, dtype=np.int64)
     names = export_columns(list(source), bands, options.columns)
     extra = {}
-    if options.columns == "all" and "max_abs_res" in source:
-        extra[ANOMALY_COLUMN] = anomaly_at(source["max_abs_res"], index, threshold)
+    res_column = f"{(model_shown or {}).get('column_prefix') or ''}max_abs_res"
+    if model_shown is not None:
+        provenance_extra["model_shown"] = dict(model_shown)
+    if options.columns == "all" and res_column in source:
+        extra[ANOMALY_COLUMN] = anomaly_at(source[res_column], index, threshold)
         names.append(ANOMALY_COLUMN)
+    if options.columns == "all" and labels is not None and "obj_id" in source:
+        ids = source["obj_id"]
+        ids = ids.array.take(index) if hasattr(ids, "array") else np.asarray(ids)[index]
+        extra[LABELS_COLUMN] = labels.label_column(np.asarray(ids, dtype=np.int64))
+        names = [c for c in names if c != LABELS_COLUMN] + [LABELS_COLUMN]
+        provenance_extra.setdefault("labels", str(labels.path))
     first = next(iter(source), None)
     n_rows = len(source[first]) if first is not None else 0
     prov = export_provenance(
@@ -134,10 +154,13 @@ def export_catalog_selection(
     threshold: float | None = None,
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
+    labels: str | Path | None = None,
 ) -> tuple[Path, ExportTask]:
     """``sedscape export``: select the stars of a scored catalog that a geometry describes and export them.
 
     The threshold is ``threshold``, else the one recorded with the selection, else the scoring one.
+    The ``labels`` column comes from the label database ``labels``, else the catalog's own
+    (``core.labels.labels_path_for``) when it exists.
     """
     from core.catalog import band_set_of, read_parquet
     from core.scoring import DEFAULT_THRESHOLD
@@ -163,11 +186,28 @@ def export_catalog_selection(
         threshold = prov_in.get("threshold", (meta.get("scoring") or {}).get("threshold", DEFAULT_THRESHOLD))
     index = np.flatnonzero(selection_mask(df, geometry, bands))
     model_dir = prov_in.get("model_dir") or (meta.get("scoring") or {}).get("model_dir")
+    shown = prov_in.get("model_shown")  # a dashboard export of another model than the default
+    if shown is not None and f"{shown.get('column_prefix') or ''}max_abs_res" not in df:
+        raise CatalogError(f"{catalog}: the selection was made on model {shown.get('key')!r}, whose columns this "
+                           "catalog does not hold")  # fmt: skip
     task = selection_export(
         df, index, bands=bands, meta=meta, catalog=catalog, geometry=geometry, threshold=float(threshold),
         options=options, model_dir=model_dir, model_card=_card(model_dir), made_by="sedscape export",
+        model_shown=shown,
+        labels=_label_store(catalog, labels),
     )  # fmt: skip
     return task.write(out, progress=progress, overwrite=overwrite), task
+
+
+def _label_store(catalog: str | Path, labels: str | Path | None) -> Any:
+    from core.labels import LabelStore, labels_path_for
+
+    path = Path(labels) if labels is not None else labels_path_for(catalog)
+    if labels is None and not path.exists():
+        return None
+    if not path.is_file():
+        raise ConfigError(f"label database {path} does not exist")
+    return LabelStore(path)
 
 
 def _card(model_dir: str | Path | None) -> dict[str, Any]:

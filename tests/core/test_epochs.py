@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -96,3 +98,33 @@ def test_write_sorts_and_one_star_reads_back(tmp_path):
     assert back.attrs["sedscape"]["kind"] == "epochs" and (np.diff(back["obj_id"]) >= 0).all()
     one = read_star_epochs(path, 1002)
     assert len(one) == 15 and set(one["obj_id"]) == {1002}
+
+
+def test_a_few_stars_are_read_from_their_row_groups_only(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    import core.epochs as ep
+
+    monkeypatch.setattr(ep, "EPOCH_ROW_GROUP", 30)  # 2 stars (2 x 15 detections) per row group
+    path = write_epochs(_epochs(n_obj=10), tmp_path / "det.parquet")
+    meta = pq.ParquetFile(path).metadata
+    assert meta.num_row_groups == 5
+    ranges = [(meta.row_group(k).column(0).statistics.min, meta.row_group(k).column(0).statistics.max)
+              for k in range(meta.num_row_groups)]  # fmt: skip
+    assert ranges[0] == (1000, 1001) and ranges[-1] == (1008, 1009)  # sorted by star: one range each
+    assert set(read_epochs(path, obj_ids=np.array([1003, 1007]))["obj_id"]) == {1003, 1007}
+    assert ep.epoch_ids(path).tolist() == list(range(1000, 1010))
+
+
+def test_the_detection_table_of_a_catalog_is_found_in_order(tmp_path):
+    from core.epochs import DETECTIONS_ENV, find_detections
+
+    cat = tmp_path / "sky_scored.parquet"
+    assert find_detections(cat, {}, environ={}) is None
+    beside = tmp_path / "sky_scored.detections.parquet"
+    beside.write_bytes(b"")
+    assert find_detections(cat, {}, environ={}) == beside
+    assert find_detections(cat, {"detections": "det/d.parquet"}, environ={}) == tmp_path / "det" / "d.parquet"
+    assert find_detections(cat, {"detections": "/abs/d.parquet"}, environ={}) == Path("/abs/d.parquet")
+    env = {DETECTIONS_ENV: str(tmp_path / "env.parquet")}
+    assert find_detections(cat, {"detections": "det/d.parquet"}, environ=env) == tmp_path / "env.parquet"

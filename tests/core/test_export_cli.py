@@ -100,3 +100,32 @@ def test_missing_files_existing_output_and_unknown_suffix(scored, tmp_path, caps
     assert _run(path, "--selection", tmp_path / "g.json", "--out", tmp_path / "o.xlsx") == 2
     assert "suffixes" in capsys.readouterr().err
     assert _run(path, "--selection", tmp_path / "g.json", "--out", tmp_path / "o.dat", "--format", "csv") == 0
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "fits", "votable"])
+def test_labels_from_the_catalogs_label_database_travel_in_every_format(scored, tmp_path, fmt):
+    from core.labels import LabelStore, labels_path_for
+
+    df, path = scored
+    geom = tmp_path / "lasso.json"
+    geom.write_text(json.dumps(LASSO))
+    out = tmp_path / f"plain.{fmt}"
+    assert _run(path, "--selection", geom, "--out", out) == 0
+    assert "labels" not in read_export(out)[0]  # no database beside the catalog: no column
+    pts = df[["latent_x", "latent_y"]].to_numpy(np.float32).astype(float)
+    inside = df["obj_id"][MplPath(np.array(LASSO["vertices"])).contains_points(pts)].to_numpy()
+    store = LabelStore(labels_path_for(path))
+    store.add(inside[:3], "BHB candidate")
+    store.add(inside[2:4], "odd; really")  # a label may hold the separator's neighbour, not a newline
+    store.answer(int(inside[5]), True)
+    store.add([df["obj_id"].iloc[0]], "outside")  # not in the selection: not in the export
+    out = tmp_path / f"labelled.{fmt}"
+    assert _run(path, "--selection", geom, "--out", out) == 0
+    back, prov = read_export(out)
+    got = dict(zip(back["obj_id"].tolist(), back["labels"].fillna("").astype(str).tolist(), strict=True))
+    assert got[inside[0]] == got[inside[1]] == "BHB candidate"
+    assert got[inside[2]] == "BHB candidate;odd; really" and got[inside[3]] == "odd; really"
+    assert got[inside[5]] == "interesting"
+    assert sum(v != "" for v in got.values()) == 5 and back.columns[-1] == "labels"
+    assert prov["labels"] == str(labels_path_for(path))
+    assert _run(path, "--selection", geom, "--out", tmp_path / f"x.{fmt}", "--labels", tmp_path / "none.sqlite") == 2

@@ -135,3 +135,36 @@ def test_labels_cli_import_list_export(tmp_path, capsys):
     assert pd.read_csv(out)["obj_id"].tolist() == [1, 2]
     assert main(["labels", "export", str(catalog), "--out", str(out)]) == 2  # exists: refused
     assert "--overwrite" in capsys.readouterr().err
+
+
+def test_answers_replace_each_other_and_read_back(tmp_path):
+    store = LabelStore(tmp_path / "labels.sqlite")
+    store.answer(7, True, origin={"by": "anomaly ranking", "rank": 1})
+    store.answer(8, False)
+    store.answer(7, False, note="changed my mind")  # one answer per star: the opposite one goes
+    store.add([9], "BHB candidate")
+    assert store.answers() == {7: False, 8: False}
+    assert store.members("interesting").size == 0 and store.members("not interesting").tolist() == [7, 8]
+    assert store.table("not interesting").set_index("obj_id").loc[7, "note"] == "changed my mind"
+
+
+def test_label_column_joins_each_stars_labels_in_order(tmp_path):
+    store = LabelStore(tmp_path / "labels.sqlite")
+    assert store.label_column(np.array([1, 2])).tolist() == ["", ""]
+    store.add([5, 3], "b")
+    store.add([3], "a")
+    ids = np.array([3, 4, 5, 3, 10**18 + 7])  # any order, repeats, and ids beyond any label
+    assert store.label_column(ids).tolist() == ["a;b", "", "b", "a;b", ""]
+
+
+def test_version_changes_with_every_write_from_any_connection(tmp_path):
+    path = tmp_path / "labels.sqlite"
+    a, b = LabelStore(path), LabelStore(path)
+    seen = {a.version()}
+    b.add([1, 2], "x")
+    seen.add(a.version())
+    b.remove("x", [2])
+    seen.add(a.version())
+    b.add([2], "x")  # the same row count and largest id as two steps ago, but a new time
+    seen.add(a.version())
+    assert len(seen) == 4

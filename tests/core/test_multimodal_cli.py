@@ -77,3 +77,49 @@ def test_umap_map_is_saved_and_places_stars_again(tmp_path, workdir):
     z = model.reference["latent"][:50]
     xy1, xy2 = model.map(z), model.map(z)
     assert np.isfinite(xy1).all() and np.allclose(xy1, xy2, atol=1e-3)
+
+
+def test_only_the_stars_with_epochs_are_scored_and_the_detections_are_recorded(workdir, tmp_path, capsys):
+    from core.epochs import find_detections
+
+    d = workdir
+    out = d / "scored_epochs_only.parquet"
+    assert main(["score", str(d / "sky.parquet"), "--model", str(d / "mm"), "--detections", str(d / "det.parquet"),
+                 "--out", str(out), "--only-with-epochs"]) == 0
+    assert "without detections keep NaN" in capsys.readouterr().out
+    sky, scored = read_parquet(d / "sky.parquet"), read_parquet(out)
+    has = scored["obj_id"].isin(set(read_epochs(d / "det.parquet")["obj_id"])).to_numpy()
+    assert len(scored) == len(sky) and 0 < has.sum() < len(sky)  # every row kept
+    z = scored[latent_columns()].to_numpy()
+    assert np.isfinite(z[has]).all() and np.isnan(z[~has]).all()
+    assert not scored.loc[~has, ["mm_anomaly", "mm_has_sed", "mm_has_lc"]].to_numpy().any()
+    assert (scored.loc[~has, "lc_n_det"] == 0).all() and (scored.loc[has, "lc_n_det"] > 0).all()
+    assert scored.attrs["sedscape"]["multimodal"]["n_without_epochs"] == int((~has).sum())
+    assert find_detections(out, environ={}) == d / "det.parquet"  # recorded relative to OUT's folder
+    # The stars with epochs get what scoring them alone gives.
+    alone = tmp_path / "alone.parquet"
+    sub = sky[has].reset_index(drop=True)
+    sub.attrs = sky.attrs
+    from core.catalog import write_parquet
+
+    write_parquet(sub, tmp_path / "sub.parquet")
+    assert main(["score", str(tmp_path / "sub.parquet"), "--model", str(d / "mm"), "--detections",
+                 str(d / "det.parquet"), "--out", str(alone)]) == 0
+    assert np.allclose(read_parquet(alone)[latent_columns()].to_numpy(), z[has], atol=1e-6)
+    assert find_detections(alone, environ={}) == d / "det.parquet"  # outside OUT's folder: absolute
+
+
+def test_training_on_the_stars_with_epochs_only(workdir, tmp_path, capsys):
+    import json
+
+    d = workdir
+    assert main(["train", str(d / "sky.parquet"), "--model", "mm-vae", "--detections", str(d / "det.parquet"),
+                 "--out", str(tmp_path / "mm"), "--runs", "1", "--max-epochs", "2", "--map", "none",
+                 "--only-with-epochs"]) == 0
+    n_with = len(set(read_epochs(d / "det.parquet")["obj_id"]) & set(read_parquet(d / "sky.parquet")["obj_id"]))
+    assert f"{n_with:,} stars have detections" in capsys.readouterr().out
+    card = json.loads((tmp_path / "mm" / "model_card.json").read_text())
+    assert card["catalog"]["n_rows"] == n_with
+    assert main(["train", str(d / "sky.parquet"), "--model", "mm-vae", "--detections", str(d / "det.parquet"),
+                 "--out", str(tmp_path / "mm2"), "--map-sample", "5"]) == 2
+    assert "--map-sample" in capsys.readouterr().err

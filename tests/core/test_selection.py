@@ -6,7 +6,8 @@ import pytest
 from astropy.coordinates import SkyCoord
 from matplotlib.path import Path as MplPath
 
-from core.selection import PRESET_FIELDS, box_mask, cone_mask, polygon_mask
+from core.bands import PS1
+from core.selection import PRESET_FIELDS, box_mask, cone_mask, polygon_mask, selection_mask, view_coordinate
 
 
 def test_polygon_mask_matches_matplotlib_on_a_concave_polygon():
@@ -54,3 +55,23 @@ def test_preset_fields_are_the_papers_radii():
     assert {k: v[2] for k, v in PRESET_FIELDS.items()} == {
         "M3": 0.15, "M53": 0.15, "NGC 5466": 0.15, "NGC 5053": 0.15, "NGC 4147": 0.15, "Leo II": 0.05,
     }  # fmt: skip
+
+
+def test_another_models_coordinates_and_anomalies_are_found_by_their_prefix():
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    cols = {b: rng.uniform(15, 20, 50) for b in PS1.names}
+    cols |= {f"{b}_rec": cols[b] + 0.01 for b in PS1.names}
+    cols |= {f"m2__{b}_rec": cols[b] - rng.uniform(0, 0.3, 50) for b in PS1.names}
+    cols |= {"max_abs_res": np.full(50, 0.01), "m2__max_abs_res": rng.uniform(0, 0.3, 50), "m2__latent_x": rng.random(50)}
+    df = pd.DataFrame(cols)
+    gi = view_coordinate(df, "m2__g_i_rec", PS1)
+    assert np.array_equal(gi, df["m2__g_rec"].to_numpy(np.float32) - df["m2__i_rec"].to_numpy(np.float32))
+    assert np.array_equal(view_coordinate(df, "m2__g_rec", PS1), df["m2__g_rec"].to_numpy(np.float32))
+    assert np.array_equal(view_coordinate(df, "m2__latent_x", PS1), df["m2__latent_x"].to_numpy(np.float32))
+    assert not np.array_equal(view_coordinate(df, "g_i_rec", PS1), gi)  # the default model's own
+    geometry = {"kind": "preset", "preset": "anomalies", "threshold": 0.1}
+    assert not selection_mask(df, geometry, PS1).any()
+    mask = selection_mask(df, geometry | {"column": "m2__max_abs_res"}, PS1)
+    assert np.array_equal(mask, df["m2__max_abs_res"].to_numpy(np.float32) > 0.1) and mask.any()

@@ -21,3 +21,8 @@ def scored_paths(tmp_path_factory):
 def sky(scored_paths):
     catalog, model = scored_paths
     return load_sky(Sources(catalog, model, "args"))
+
+
+@pytest.fixture(scope="session")
+def multi_sky(multi_paths):
+    return load_sky(Sources(multi_paths["catalog"], multi_paths["first"], "args"))

@@ -26,8 +26,18 @@ def test_args_beat_environment_beat_defaults(tmp_path):
 
 
 def test_too_many_args_is_a_clear_error():
-    with pytest.raises(SedscapeError, match="CATALOG \\[MODEL_DIR\\]"):
-        resolve_sources(["a", "b", "c"], {})
+    with pytest.raises(SedscapeError, match="CATALOG \\[MODEL_DIR \\[LABELS\\]\\]"):
+        resolve_sources(["a", "b", "c", "d"], {})
+
+
+def test_label_database_from_args_environment_or_beside_the_catalog(tmp_path):
+    env = {"SEDSCAPE_LABELS": str(tmp_path / "env.sqlite"), "SEDSCAPE_MODEL": str(tmp_path / "m")}
+    assert resolve_sources(["a.parquet", "m", "l.sqlite"], env).labels_path == Path("l.sqlite")
+    s = resolve_sources(["a.parquet", "-", "l.sqlite"], env)  # a label database without a model
+    assert s.model_dir is None and s.labels_path == Path("l.sqlite")
+    assert resolve_sources(["a.parquet"], env).labels_path == tmp_path / "env.sqlite"
+    assert resolve_sources(["/d/a.parquet", "m", ""], {}).labels_path == Path("/d/a.parquet.labels.sqlite")
+    assert resolve_sources([], {}).labels_path == paths.default_scored_path().with_name("mock_sky_scored.parquet.labels.sqlite")
 
 
 def test_missing_catalog_names_the_path(tmp_path):
