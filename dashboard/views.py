@@ -518,13 +518,17 @@ class Dashboard(Viewer):
             ("Anomaly review", ReviewPanel(state=st)),
             ("Find more like these", FindMorePanel(state=st)),
         ]
+        lazy = st.sky.lazy_rows
+        if lazy:  # the discovery loop and light curves read every star's rows: in-memory catalogs only, for now
+            pages = pages[:3]
         tabs = pn.Tabs(*pages, dynamic=True)
-        # It reads epochs only while its tab is open.
-        self.lightcurves.follow_tab(tabs, [name for name, _ in pages].index("Light curves"))
+        if not lazy:  # it reads epochs only while its tab is open
+            self.lightcurves.follow_tab(tabs, [name for name, _ in pages].index("Light curves"))
+        labels = [] if lazy else [LabelPanel(state=st, problem=self.labels_problem)]
         self._layout = pn.Column(
             pn.pane.Markdown(f"## sedscape: {header_text(st)}", css_classes=["sedscape-header"]),
             pn.Row(
-                pn.Column(controls, summary.text, LabelPanel(state=st, problem=self.labels_problem), width=300),
+                pn.Column(controls, summary.text, *labels, width=300),
                 pn.Column(self.views["latent"], height=720, sizing_mode="stretch_width"),
                 self.compare,
                 pn.GridBox(*linked, ncols=2, sizing_mode="stretch_width", height=720),

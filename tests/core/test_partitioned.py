@@ -190,4 +190,5 @@ def test_partitions_are_those_hats_alignment_chooses(threshold):
                                               drop_empty_siblings=True)  # fmt: skip
     got = {HealpixPixel(int(o), int(p)) for o, p in aligned_pixels(hist, 5, threshold)}
     assert got == {HealpixPixel(int(t[0]), int(t[1])) for t in want if t is not None}
-    assert len(got) > 12
+    if threshold == 40:  # clusters split below order 0, isolated stars kept in their own small pixels
+        assert len({p.order for p in got}) > 2
