@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 RANGE_SAMPLE = 2_000_000
 # Stars that can get tooltips: from HOVER_PARTITIONS random partitions, the anomalous ones first, then a
 # random sample; read once in the background after the first page.
-HOVER_SAMPLE = 200_000
-HOVER_PARTITIONS = 24
+HOVER_SAMPLE = 100_000
+HOVER_PARTITIONS = 12
 # Partitions read at once (Arrow decoding and the masks release the GIL; the machine has 2 cores).
 PARTITION_THREADS = 2
 # Catalog columns of recently shown partitions kept for the next rows asked for (table pages, SEDs).
@@ -349,10 +349,14 @@ def _category_codes(catalog: PartitionedScored, column: str) -> tuple[np.ndarray
 
     def one(k: int) -> tuple[np.ndarray, list[str], np.ndarray]:
         s = read_partition(parts[k], [column])[column]
-        labels = s.astype("string").fillna(NO_CATEGORY)
-        cat = pd.Categorical(labels)
-        present = np.flatnonzero(np.bincount(cat.codes, minlength=len(cat.categories)))
-        return cat.codes.astype(np.int32), [str(cat.categories[i]) for i in range(len(cat.categories))], present
+        if not isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype("string").astype("category")
+        # Codes of the partition's dictionary, missing values last (as NO_CATEGORY): no string per star.
+        cats = [str(c) for c in s.cat.categories] + [NO_CATEGORY]
+        codes = s.cat.codes.to_numpy().astype(np.int32)
+        codes[codes < 0] = len(cats) - 1
+        present = np.flatnonzero(np.bincount(codes, minlength=len(cats)))
+        return codes, cats, present
 
     results = _each_partition(one, len(parts))
     names = sorted({cats[i] for _, cats, present in results for i in present})
