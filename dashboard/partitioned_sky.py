@@ -97,7 +97,7 @@ class FrameColumns:
             bands, parts, offsets = self.catalog.bands, self.catalog.parts, self.catalog.offsets
 
             def one(k: int) -> None:
-                from core.partitioned import read_partition
+                from core import read_partition
 
                 df = read_partition(parts[k], raw)
                 lo = offsets[k]
@@ -294,7 +294,7 @@ class PartitionedSky(SkyData):
         parts, offsets, bands = self.catalog.parts, self.catalog.offsets, self.bands
 
         def one(k: int) -> np.ndarray:
-            from core.partitioned import read_partition
+            from core import read_partition
 
             lo, hi = offsets[k], offsets[k] + parts[k].n_rows
             xy = pd.DataFrame({c: self.frame.array(c)[lo:hi] for c in coords}, copy=False)
@@ -304,7 +304,7 @@ class PartitionedSky(SkyData):
         return np.concatenate(_each_partition(one, len(parts)))
 
     def isin(self, column: str, values: np.ndarray) -> np.ndarray:
-        from core.partitioned import read_partition
+        from core import read_partition
 
         parts = self.catalog.parts
         return np.concatenate(_each_partition(
@@ -343,7 +343,7 @@ def _schema_frame(catalog: PartitionedScored, columns: list[str]) -> pd.DataFram
 def _category_codes(catalog: PartitionedScored, column: str) -> tuple[np.ndarray, list[str]]:
     """Per-star codes of a text column over every partition, into its sorted present values
     (:data:`NO_CATEGORY` for missing ones), as ``SkyData`` computes them in memory."""
-    from core.partitioned import read_partition
+    from core import read_partition
 
     parts = catalog.parts
 
