@@ -97,8 +97,7 @@ def selection_export(
         extra[ANOMALY_COLUMN] = anomaly_at(source[res_column], index, threshold)
         names.append(ANOMALY_COLUMN)
     if options.columns == "all" and labels is not None and "obj_id" in source:
-        ids = source["obj_id"]
-        ids = ids.array.take(index) if hasattr(ids, "array") else np.asarray(ids)[index]
+        ids = take_values(source["obj_id"], index)
         extra[LABELS_COLUMN] = labels.label_column(np.asarray(ids, dtype=np.int64))
         names = [c for c in names if c != LABELS_COLUMN] + [LABELS_COLUMN]
         provenance_extra.setdefault("labels", str(labels.path))
