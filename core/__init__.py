@@ -65,6 +65,7 @@ _LAZY: dict[str, str] = {
     # where things live
     "default_model_dir": "core.paths",
     "default_scored_path": "core.paths",
+    "default_stellar_model_dir": "core.paths",
     # models, training, scoring, reports
     "build_model": "core.models",
     "TrainConfig": "core.models",
@@ -72,6 +73,7 @@ _LAZY: dict[str, str] = {
     "TrainingResult": "core.training",
     "read_card": "core.card",
     "CARD_NAME": "core.card",
+    "card_sha256": "core.card",
     "ModelCard": "core.card",
     "TrainedModel": "core.scoring",
     "score_catalog": "core.scoring",
@@ -169,6 +171,8 @@ _LAZY: dict[str, str] = {
     "best_fit_sed": "core.stellar.inference",
     "stellar_sed": "core.stellar.inference",
     "stellar_output_columns": "core.stellar.inference",
+    "STELLAR_CHI2_THRESHOLD": "core.stellar.evaluation",
+    "poorly_fit_mask": "core.selection",
     "attach_labels": "core.stellar.labels",
     "latent_predictability": "core.stellar.evaluation",
     "write_stellar_report": "core.stellar.report",

@@ -2,7 +2,9 @@
 
 ``MODEL_DIR/model_card.json`` records the bands and scaling a model expects, its architecture and
 training config, the training catalog's fingerprint, per-run splits and losses (the paper's
-Table 1), the chosen run, each run's canonical latent rotation and the run-to-run agreement.
+Table 1), the chosen run, each run's canonical latent rotation, the run-to-run agreement of latent
+neighbourhoods and of anomaly lists, and (on a mock sky with truth columns) how well each run's latent
+position predicts the stars' physical parameters.
 """
 
 from __future__ import annotations
@@ -111,6 +113,54 @@ class Agreement:
         return cls(**known)
 
 
+@dataclass(frozen=True)
+class AnomalyOverlap:
+    """Run-to-run overlap of anomaly lists: Jaccard index |A & B| / |A | B| of two runs' anomalous stars.
+
+    Each run flags the whole training catalog at ``threshold`` mag; ``counts`` are its anomalies per run.
+    """
+
+    threshold: float | None = None
+    n_stars: int = 0
+    counts: list[int] = field(default_factory=list)
+    pairs: list[dict[str, Any]] = field(default_factory=list)
+    mean: float | None = None
+    min: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> AnomalyOverlap:
+        d = d or {}
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
+@dataclass(frozen=True)
+class LatentSmoothness:
+    """How smoothly physical parameters vary over each run's latent space (mock truth columns).
+
+    Per run and parameter, the R^2 on held-out test-split stars of a ``k``-nearest-neighbour regression
+    from latent position, fitted on training-split stars (:func:`core.latent.knn_r2`): 1 means the
+    parameter is a smooth function of latent position, 0 means position says nothing about it.
+    """
+
+    k: int = 10
+    n_fit: int = 0
+    n_eval: int = 0
+    parameters: list[str] = field(default_factory=list)
+    runs: dict[str, dict[str, float]] = field(default_factory=dict)
+    mean: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> LatentSmoothness:
+        d = d or {}
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
 @dataclass
 class ModelCard:
     """A trained model directory's description; ``to_dict`` is what ``model_card.json`` holds.
@@ -127,6 +177,8 @@ class ModelCard:
     chosen_run: int
     rotations: dict[str, dict[str, Any]]
     agreement: Agreement = field(default_factory=Agreement)
+    anomaly_overlap: AnomalyOverlap = field(default_factory=AnomalyOverlap)
+    latent_smoothness: LatentSmoothness = field(default_factory=LatentSmoothness)
     split: dict[str, Any] = field(default_factory=dict)
     # How the training rows were drawn from a larger (partitioned) catalog; empty when all rows were used.
     sample: dict[str, Any] = field(default_factory=dict)
@@ -186,6 +238,8 @@ class ModelCard:
                 chosen_run=int(d["chosen_run"]),
                 rotations=dict(d["rotations"]),
                 agreement=Agreement.from_dict(d.get("agreement")),
+                anomaly_overlap=AnomalyOverlap.from_dict(d.get("anomaly_overlap")),
+                latent_smoothness=LatentSmoothness.from_dict(d.get("latent_smoothness")),
                 split=dict(d.get("split", {})),
                 sample=dict(d.get("sample", {})),
                 packages=dict(d.get("packages", {})),

@@ -87,16 +87,21 @@ def shipped_models(model_dir: Path | None = None) -> list[ShippedModel]:
 def ensure_default_sky(n_stars: int | None = None, seed: int = DEFAULT_SEED, *, progress: bool = True) -> Path:
     """Generate the default mock sky into ``paths.default_sky_path()`` unless it is already there."""
     from core.mock import generate_mock_sky
+    from core.mock.sky import MOCK_VERSION
 
     path = paths.default_sky_path()
     if path.exists():
-        return path
+        made = read_metadata(path).get("mock", {})
+        if made.get("version") == MOCK_VERSION and made.get("seed") == seed:
+            return path
+        log.info("the default mock sky in %s is mock %s seed %s, not mock %s seed %d; rebuilding it", path,
+                 made.get("version"), made.get("seed"), MOCK_VERSION, seed)  # fmt: skip
     log.info("building the default mock sky (seed %d) into %s", seed, path)
     kwargs = {"seed": seed}
     if n_stars is not None:
         kwargs["n_stars"] = n_stars
     sky = generate_mock_sky(**kwargs)
-    return write_parquet(sky, path)
+    return write_parquet(sky, path, overwrite=True)  # our own generated file, never a user's
 
 
 def epoch_sample(sky: pd.DataFrame, seed: int = DEFAULT_SEED, class_cap: int = EPOCH_CLASS_CAP,
@@ -160,6 +165,9 @@ def ensure_default_scored(
     models = shipped_models(model_dir)
     fingerprints = {m.key: m.fingerprint for m in models}
     fingerprints["epochs"] = f"class_cap={EPOCH_CLASS_CAP},n_constant={EPOCH_CONSTANT}"
+    from core.mock.sky import MOCK_VERSION
+
+    fingerprints["sky"] = f"mock {MOCK_VERSION} seed {seed}"
     scored = paths.default_scored_path()
     if scored.exists():
         if _up_to_date(scored, fingerprints):

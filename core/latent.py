@@ -30,8 +30,13 @@ __all__ = [
     "agreement_matrix",
     "canonical_rotation",
     "colour_index",
+    "jaccard",
+    "knn_r2",
     "neighbour_agreement",
 ]
+
+# Mock-sky truth columns whose smoothness over the latent space the model card measures, when present.
+TRUTH_PARAMETERS = ("true_teff", "true_feh", "true_mr")
 
 
 @dataclass(frozen=True)
@@ -169,3 +174,30 @@ def agreement_matrix(latents: list[np.ndarray], k: int = 10) -> np.ndarray:
         for j in range(i + 1, n):
             out[i, j] = out[j, i] = neighbour_agreement(latents[i], latents[j], k=k)
     return out
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """|A & B| / |A | B| of two boolean masks over the same stars (1.0 when both are empty)."""
+    a, b = np.asarray(a, bool), np.asarray(b, bool)
+    union = int((a | b).sum())
+    return float((a & b).sum() / union) if union else 1.0
+
+
+def knn_r2(latent_fit: np.ndarray, y_fit: np.ndarray, latent_eval: np.ndarray, y_eval: np.ndarray,
+           k: int = 10) -> float:
+    """R^2 on held-out stars of predicting ``y`` as the mean over the ``k`` nearest latent neighbours.
+
+    A smoothness score: a parameter that varies smoothly over the latent plane is predicted well from
+    its neighbours (R^2 near 1); one scattered across it is not (R^2 near or below 0).
+    """
+    from scipy.spatial import cKDTree
+
+    latent_fit, latent_eval = np.asarray(latent_fit, np.float64), np.asarray(latent_eval, np.float64)
+    y_fit, y_eval = np.asarray(y_fit, np.float64), np.asarray(y_eval, np.float64)
+    if len(latent_fit) < k or len(latent_eval) < 2:
+        raise ModelError(f"knn_r2 needs at least k={k} fit and 2 evaluation stars, got {len(latent_fit)} and "
+                         f"{len(latent_eval)}")
+    _, idx = cKDTree(latent_fit).query(latent_eval, k=k)
+    pred = y_fit[np.asarray(idx).reshape(len(latent_eval), k)].mean(axis=1)
+    ss_tot = float(((y_eval - y_eval.mean()) ** 2).sum())
+    return 1.0 - float(((y_eval - pred) ** 2).sum()) / ss_tot if ss_tot > 0 else float("nan")

@@ -28,8 +28,19 @@ def cache_dir() -> Path:
     return Path(os.environ.get("SEDSCAPE_CACHE_DIR", default))
 
 
+def xla_cache_dir() -> Path | None:
+    """Where compiled XLA programs persist between processes (``SEDSCAPE_XLA_CACHE_DIR``; ``off`` disables)."""
+    value = os.environ.get("SEDSCAPE_XLA_CACHE_DIR", str(cache_dir() / "xla"))
+    return None if value.lower() in ("off", "0", "") else Path(value)
+
+
 def default_model_dir() -> Path:
     return data_dir() / "models" / "default"
+
+
+def default_stellar_model_dir() -> Path:
+    """The shipped data-driven stellar model (``sedscape stellar-model train``)."""
+    return data_dir() / "models" / "stellar"
 
 
 def default_sky_path() -> Path:

@@ -8,6 +8,11 @@ Model comparison (``compare``): the LSTM-AE's chosen run is compared with other 
 catalog in its original row order (checked against the card's fingerprint). Baselines are trained
 inside the report with ``compare_epochs`` epochs (a modest budget, recorded in the report), or a
 baseline model directory trained by ``sedscape train --model dense-ae`` is used for the loss curves.
+
+Model variants (``compare`` entries that are model directories, e.g. ``lstm-ae-2d`` trained with
+``sedscape train --model lstm-ae-2d`` on the same catalog): every model's own protocol figures side by
+side: Table 2 on the scored catalog's stars (each model's chosen run), test losses, run-to-run latent
+agreement and anomaly-list overlap, and latent smoothness of the mock's truth parameters.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ __all__ = [
     "THRESHOLDS",
     "anomaly_summary",
     "compare_models",
+    "compare_variants",
     "otype_table",
     "residual_by_colour",
     "table1",
@@ -110,7 +116,11 @@ def table1(card: ModelCard) -> pd.DataFrame:
 
 def table2(df: pd.DataFrame, bands: BandSet, thresholds: tuple[float, ...] = THRESHOLDS) -> pd.DataFrame:
     """Percentage of stars with ``|m - m'| <= t`` per band and in all bands at once (the paper's Table 2)."""
-    res = np.abs(df[[f"{b}_res" for b in bands.names]].to_numpy(np.float64))
+    return _table2(df[[f"{b}_res" for b in bands.names]].to_numpy(np.float64), bands, thresholds)
+
+
+def _table2(residuals: np.ndarray, bands: BandSet, thresholds: tuple[float, ...] = THRESHOLDS) -> pd.DataFrame:
+    res = np.abs(residuals)
     n = len(res)
     rows = []
     for k, b in enumerate(bands.names):
@@ -252,6 +262,62 @@ def compare_models(
     return pd.DataFrame(rows), curves, notes
 
 
+def is_model_dir(entry: str | Path) -> bool:
+    """Whether a ``compare`` entry names a trained model directory rather than a model to train here."""
+    return (Path(entry) / CARD_NAME).is_file()
+
+
+def compare_variants(df: pd.DataFrame, model_dirs: list[str | Path]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Side-by-side protocol figures of trained model directories (the first is the report's own model).
+
+    Per model: Table 2 at 0.05 mag on ``df``'s stars reconstructed by its chosen run (per band and all
+    bands), the chosen run's and the mean test loss, run-to-run 10-NN latent agreement, anomaly-list
+    Jaccard overlap between runs, and mean latent-smoothness R^2 per truth parameter (from the cards); on
+    a mock sky also the recall and precision of the chosen run's anomaly list against ``true_anomaly``.
+    Notes say whether all models were trained on this catalog with the same split seeds.
+    """
+    from core.scoring import TrainedModel
+
+    rows, cards = [], []
+    for d in model_dirs:
+        card = read_card(d)
+        cards.append(card)
+        bands = card.bandset
+        check_bands(df, bands)
+        mags = df[list(bands.names)].to_numpy(np.float64)
+        tm = TrainedModel.load(d)
+        res = mags - tm.reconstruct(df)
+        t2 = _table2(res, bands, (0.05,)).set_index("band")["<= 0.05"]
+        ag, ov, sm = card.agreement, card.anomaly_overlap, card.latent_smoothness
+        row: dict[str, Any] = {"model": card.model.name, "directory": str(d), "runs": len(card.runs),
+                               "test_loss_chosen": card.chosen.test_loss,
+                               "test_loss_mean": float(np.mean([r.test_loss for r in card.runs]))}
+        row |= {f"{b}_within_0.05": float(t2[b]) for b in bands.names}
+        row["all_within_0.05"] = float(t2["all"])
+        row |= {"agreement_mean": ag.mean, "agreement_min": ag.min,
+                "anomaly_jaccard_mean": ov.mean, "anomaly_jaccard_min": ov.min,
+                "anomalies_percent_mean": (100.0 * float(np.mean(ov.counts)) / ov.n_stars) if ov.counts else None}
+        row |= {f"smoothness_r2_{p}": v for p, v in sm.mean.items()}
+        if "true_anomaly" in df:  # mock sky: how the chosen run's anomaly list fares against the truth
+            from core.scoring import DEFAULT_THRESHOLD, anomaly_mask
+
+            truth = _recall_precision(anomaly_mask(res, DEFAULT_THRESHOLD), df["true_anomaly"].to_numpy(bool))
+            row |= {"truth_recall": truth["recall"], "truth_precision": truth["precision"]}
+        rows.append(row)
+    fingerprint = catalog_fingerprint(df, cards[0].bandset).sha256
+    notes = {
+        "same_catalog_as_training": [c.catalog.sha256 == fingerprint for c in cards],
+        "same_split_seeds": all([r.split_seed for r in c.runs] == [r.split_seed for r in cards[0].runs]
+                                for c in cards),
+    }
+    if not all(notes["same_catalog_as_training"]):
+        notes["warning"] = ("not every model was trained on this catalog (fingerprints differ), so test losses "
+                            "and Table 2 compare different stars")
+    elif not notes["same_split_seeds"]:
+        notes["warning"] = "the models' runs used different split seeds, so their test sets differ"
+    return pd.DataFrame(rows), notes
+
+
 def _shown_model(models: list[ScoredModel], model_dir: Path, key: str | None) -> ScoredModel | None:
     """The model a report shows: ``key`` if given, else the one scored from ``model_dir``, else the default."""
     if key is not None:
@@ -339,13 +405,19 @@ def write_report(
     anomalies = anomaly_summary(scored, bands, threshold)
     truth = truth_metrics(scored)
     otypes = otype_table(scored)
-    comparison = curves = notes = None
-    if compare or baseline_model:
+    comparison = curves = notes = variants = variant_notes = None
+    variant_dirs = [Path(c) for c in compare if is_model_dir(c)]
+    names = [c for c in compare if not is_model_dir(c)]
+    if names or baseline_model:
         comparison, curves, notes = compare_models(
-            scored, model_dir, list(compare), epochs=compare_epochs, baseline_model=baseline_model, progress=progress
+            scored, model_dir, names, epochs=compare_epochs, baseline_model=baseline_model, progress=progress
         )
     else:
         curves = {card.model.name: _histories(model_dir, card)}
+    if variant_dirs:
+        variants, variant_notes = compare_variants(scored, [model_dir, *variant_dirs])
+        for d in variant_dirs:
+            curves[f"{read_card(d).model.name} ({d.name})"] = _histories(d, read_card(d))
 
     figs: dict[str, str] = {}
     if any(h.get("loss") for hs in curves.values() for h in hs):
@@ -377,6 +449,8 @@ def write_report(
         "table1": t1.to_dict(orient="records"),
         "chosen_run": card.chosen_run,
         "agreement": card.agreement.to_dict(),
+        "anomaly_overlap": card.anomaly_overlap.to_dict(),
+        "latent_smoothness": card.latent_smoothness.to_dict(),
         "table2_percent_within": t2.to_dict(orient="records"),
         "anomalies": anomalies,
         "truth": truth,
@@ -387,18 +461,20 @@ def write_report(
                                "bins": by_colour.to_dict(orient="records")},
         "comparison": comparison.to_dict(orient="records") if comparison is not None else None,
         "comparison_notes": notes,
-        "compare_epochs": compare_epochs if compare else None,
+        "compare_epochs": compare_epochs if names else None,
+        "variants": variants.to_dict(orient="records") if variants is not None else None,
+        "variant_notes": variant_notes,
         "figures": figs,
     }
     (out_dir / "report.json").write_text(json.dumps(summary, indent=2, default=_json_default) + "\n")
-    md = _markdown(summary, t1, t2, comparison, bands)
+    md = _markdown(summary, t1, t2, comparison, bands, variants)
     (out_dir / "report.md").write_text(md)
     log.info("wrote report to %s", out_dir)
     return out_dir / "report.md"
 
 
 def _markdown(s: dict[str, Any], t1: pd.DataFrame, t2: pd.DataFrame, comparison: pd.DataFrame | None,
-              bands: BandSet) -> str:
+              bands: BandSet, variants: pd.DataFrame | None = None) -> str:
     a = s["anomalies"]
     lines = [
         f"# sedscape evaluation: {s['model_label']} on {s['n_stars']:,} stars",
@@ -423,6 +499,17 @@ def _markdown(s: dict[str, Any], t1: pd.DataFrame, t2: pd.DataFrame, comparison:
         lines += [f"Run-to-run agreement: on average {100 * ag['mean']:.1f}% of each star's {ag['k']} nearest "
                   f"latent neighbours are shared between two runs (minimum pair {100 * ag['min']:.1f}%, "
                   f"{ag['n_stars']:,} stars).", ""]
+    ov = s.get("anomaly_overlap") or {}
+    if ov.get("mean") is not None:
+        lines += [f"Anomaly lists of two runs (each run flags all {ov['n_stars']:,} training stars at > "
+                  f"{ov['threshold']:g} mag; {', '.join(f'{c:,}' for c in ov['counts'])} per run) overlap with a "
+                  f"Jaccard index of {ov['mean']:.3f} on average (minimum pair {ov['min']:.3f}).", ""]
+    sm = s.get("latent_smoothness") or {}
+    if sm.get("mean"):
+        lines += [f"Latent smoothness: R^2 of a {sm['k']}-nearest-neighbour regression from latent position to each "
+                  f"truth parameter, fitted on {sm['n_fit']:,} training-split and scored on {sm['n_eval']:,} "
+                  "test-split stars, mean over runs: "
+                  + ", ".join(f"{p} {v:.3f}" for p, v in sm["mean"].items()) + ".", ""]
     lines += [
         "## Table 2: percentage of stars reconstructed within each threshold",
         "",
@@ -459,6 +546,16 @@ def _markdown(s: dict[str, Any], t1: pd.DataFrame, t2: pd.DataFrame, comparison:
                   _markdown_table(comparison), ""]
         if s["comparison_notes"].get("warning"):
             lines += [f"**Note:** {s['comparison_notes']['warning']}.", ""]
+    if variants is not None:
+        lines += ["## Model variants: same catalog, same splits", "",
+                  "Each model's chosen run reconstructs the stars of this catalog (Table 2 at 0.05 mag, %); test "
+                  "losses, run-to-run agreement (share of 10 nearest latent neighbours), anomaly-list overlap "
+                  "(Jaccard) and latent smoothness (R^2 of a k-NN regression to each truth parameter) come from "
+                  "each model's card.", "",
+                  _markdown_table(variants.drop(columns=["directory"]).T.reset_index()
+                                  .rename(columns={"index": "figure"}).pipe(_variant_header, variants)), ""]
+        if (s.get("variant_notes") or {}).get("warning"):
+            lines += [f"**Note:** {s['variant_notes']['warning']}.", ""]
     if s.get("imputation"):
         lines += _imputation_markdown(s["imputation"])
     if s.get("classifier"):
@@ -474,6 +571,13 @@ def _markdown(s: dict[str, Any], t1: pd.DataFrame, t2: pd.DataFrame, comparison:
     for key, name in s["figures"].items():
         lines += [f"![{captions[key]}]({name})", "", f"*{captions[key]}.*", ""]
     return "\n".join(lines)
+
+
+def _variant_header(table: pd.DataFrame, variants: pd.DataFrame) -> pd.DataFrame:
+    """Name the transposed table's model columns ``model (directory)`` and drop the model-name row."""
+    table.columns = ["figure", *[f"{m} ({Path(d).name})" for m, d in zip(variants["model"], variants["directory"],
+                                                                          strict=True)]]
+    return table[table["figure"] != "model"]
 
 
 def _colour_section(rc: dict[str, Any], bands: BandSet) -> list[str]:

@@ -149,7 +149,8 @@ class TrainedModel:
     def decode_latent(self, xy: np.ndarray) -> np.ndarray:
         """Canonical latent coordinates (N, 2) -> reconstructed magnitudes (N, n_bands).
 
-        The paper's LSTM-AE decoder also starts from the encoder's memory states, which a bare
+        Exact for models whose decoder reads only the latent (``lstm-ae-2d``, ``dense-ae``, ``pca``):
+        decoding a star's latent position gives its reconstruction. The paper's LSTM-AE decoder also starts from the encoder's memory states, which a bare
         latent position does not fix; for such models the states are interpolated (inverse-distance
         weights over the 8 nearest) from the run's table of training stars (``latent_states.npz``),
         so the result matches :meth:`reconstruct` closely where stars are dense, not exactly.
@@ -339,8 +340,12 @@ def flag_anomalies(df: pd.DataFrame, bands: BandSet, threshold: float) -> np.nda
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise CatalogError(f"not a scored catalog: missing {missing}; run `sedscape score` first")
-    res = np.abs(df[cols].to_numpy(dtype=np.float64))
-    return (res > threshold).any(axis=1)
+    return anomaly_mask(df[cols].to_numpy(dtype=np.float64), threshold)
+
+
+def anomaly_mask(residuals: np.ndarray, threshold: float) -> np.ndarray:
+    """The anomaly rule: any band's ``|observed - reconstructed|`` strictly greater than ``threshold`` (mag)."""
+    return (np.abs(residuals) > threshold).any(axis=1)
 
 
 def load_scored(

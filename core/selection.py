@@ -13,6 +13,7 @@ Geometry kinds::
     {"kind": "preset", "preset": "anomalies", "threshold": 0.05}   (+ "column": "masked_ae__max_abs_res")
     {"kind": "preset", "preset": "simbad", "column": "simbad_category", "value": "WD"}
     {"kind": "preset", "preset": "field", "fields": {"M3": [ra, dec, radius_deg], ...}}
+    {"kind": "preset", "preset": "poorly_fit", "chi2_threshold": 25.0, "threshold": 0.05}   (+ "column" as above)
     {"kind": "obj_ids", "source": "samp", "obj_ids": [...]}
 """
 
@@ -37,7 +38,7 @@ PRESET_FIELDS: dict[str, tuple[float, float, float]] = {
 }
 
 GEOMETRY_KINDS = ("lasso", "box", "preset", "obj_ids")
-PRESETS = ("anomalies", "simbad", "field")
+PRESETS = ("anomalies", "simbad", "field", "poorly_fit")
 
 
 @numba.njit(parallel=True, cache=True)
@@ -176,8 +177,14 @@ def check_geometry(geometry: Mapping[str, Any]) -> dict[str, Any]:
         if g.get("preset") not in PRESETS:
             raise ConfigError(f"selection geometry field 'preset' is {g.get('preset')!r}; expected one of "
                               f"{', '.join(PRESETS)}")  # fmt: skip
-        need += {"anomalies": ("threshold",), "simbad": ("column", "value"), "field": ("fields",)}[g["preset"]]
+        need += {"anomalies": ("threshold",), "simbad": ("column", "value"), "field": ("fields",),
+                 "poorly_fit": ("chi2_threshold", "threshold")}[g["preset"]]  # fmt: skip
     missing = [k for k in need if k not in g]
+    if not missing and kind == "preset" and g["preset"] == "poorly_fit":
+        try:
+            float(g["chi2_threshold"])
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"preset selection geometry field 'chi2_threshold' is malformed ({exc})") from None
     if kind == "obj_ids" and missing:
         raise ConfigError(
             f"this selection ({g.get('n', 'an unknown number of')} stars from {g.get('source', 'elsewhere')}) was "
@@ -193,14 +200,16 @@ def check_geometry(geometry: Mapping[str, Any]) -> dict[str, Any]:
         elif kind == "box":
             if len(np.asarray(g["bounds"], dtype=float).ravel()) != 4:
                 raise ValueError("need 4 numbers")
-        elif kind == "preset" and g["preset"] == "anomalies":
+        elif kind == "preset" and g["preset"] in ("anomalies", "poorly_fit"):
             float(g["threshold"])
         elif kind == "preset" and g["preset"] == "field":
             for name, v in dict(g["fields"]).items():
                 if len(v) != 3:
                     raise ValueError(f"field {name!r} needs [ra, dec, radius]")
     except (TypeError, ValueError) as exc:
-        field = {"lasso": "vertices", "box": "bounds"}.get(kind, "threshold" if g.get("preset") == "anomalies" else "fields")
+        field = {"lasso": "vertices", "box": "bounds"}.get(
+            kind, "threshold" if g.get("preset") in ("anomalies", "poorly_fit") else "fields"
+        )
         raise ConfigError(f"{kind} selection geometry field {field!r} is malformed ({exc})") from None
     return g
 
@@ -239,6 +248,9 @@ def selection_mask(
         return coord(str(g.get("column", "max_abs_res"))) > float(g["threshold"])
     if preset == "simbad":
         return category_mask(df, g["column"], g["value"])
+    if preset == "poorly_fit":
+        res = coord(str(g.get("column", "max_abs_res")))  # "column": another model's max_abs_res, as for anomalies
+        return poorly_fit_mask(res, _stellar_chi2(df), float(g["chi2_threshold"]), float(g["threshold"]))
     ra, dec = df["ra"].to_numpy(float), df["dec"].to_numpy(float)
     mask = np.zeros(n, dtype=bool)
     for ra0, dec0, radius in dict(g["fields"]).values():
@@ -257,3 +269,20 @@ def category_mask(df: pd.DataFrame, column: str, value: str) -> np.ndarray:
             return np.zeros(len(df), dtype=bool)
         return series.cat.codes.to_numpy() == cats.get_loc(value)
     return (series.astype("string") == value).fillna(False).to_numpy(dtype=bool)
+
+
+def poorly_fit_mask(max_abs_res: np.ndarray, stellar_chi2: np.ndarray, chi2_threshold: float, threshold: float) -> np.ndarray:
+    """Stars that no normal star explains (``stellar_chi2 > chi2_threshold``; see
+    :data:`core.stellar.evaluation.STELLAR_CHI2_THRESHOLD`) *and* that the autoencoder flags
+    (``max_abs_res > threshold``): anomalous both physically and in the learned map. NaN is neither."""
+    chi2 = np.asarray(stellar_chi2, dtype=np.float64)
+    return (chi2 > chi2_threshold) & (np.asarray(max_abs_res) > threshold)
+
+
+def _stellar_chi2(df: pd.DataFrame) -> np.ndarray:
+    if "stellar_chi2" not in df:
+        raise ConfigError(
+            "poorly_fit selection geometry: the catalog has no 'stellar_chi2' column; "
+            "run `sedscape stellar-model infer` on it first"
+        )
+    return df["stellar_chi2"].to_numpy(np.float64)

@@ -26,6 +26,8 @@ from core.bands import PS1, BandSet
 from core.card import (
     CARD_NAME,
     Agreement,
+    AnomalyOverlap,
+    LatentSmoothness,
     ModelCard,
     RunRecord,
     bands_meta,
@@ -36,8 +38,16 @@ from core.card import (
 )
 from core.catalog import validate_catalog
 from core.errors import CatalogError, OutputExistsError
-from core.latent import Rotation, agreement_matrix, canonical_rotation
-from core.models.base import Autoencoder, EpochCallback, History, TrainConfig, build_model, model_class
+from core.latent import TRUTH_PARAMETERS, Rotation, agreement_matrix, canonical_rotation, jaccard, knn_r2
+from core.models.base import (
+    Autoencoder,
+    EpochCallback,
+    History,
+    TrainConfig,
+    build_model,
+    model_class,
+    unscale,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +118,17 @@ class TrainingResult:
             lines.append(
                 f"run-to-run agreement (shared {ag.k} nearest latent neighbours): mean {ag.mean:.3f}, min {ag.min:.3f}"
             )
+            ov = self.card.anomaly_overlap
+            lines.append(
+                f"anomaly lists (> {ov.threshold:g} mag; {', '.join(f'{c:,}' for c in ov.counts)} stars per run): "
+                f"Jaccard overlap between runs mean {ov.mean:.3f}, min {ov.min:.3f}"
+            )
+        sm = self.card.latent_smoothness
+        if sm.mean:
+            lines.append(
+                f"latent smoothness (R^2 of {sm.k}-NN regression from latent position, held-out stars): "
+                + ", ".join(f"{p} {v:.3f}" for p, v in sm.mean.items())
+            )
         if self.out_dir:
             lines.append(f"model directory: {self.out_dir}")
         return "\n".join(lines)
@@ -120,6 +141,36 @@ def _losses(model: Autoencoder, history: History, x_train, x_val, x_test) -> tup
     else:  # models fitted in closed form (PCA) have no epochs
         train_loss, val_loss = model.evaluate(x_train), model.evaluate(x_val)
     return train_loss, val_loss, model.evaluate(x_test)
+
+
+def _latent_and_reconstruction(model: Autoencoder, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Raw latent (N, 2) and reconstruction (N, n_bands) of scaled magnitudes, in one pass where the model can."""
+    if hasattr(model, "score"):
+        return model.score(x)
+    return model.encode(x), model.reconstruct(x)
+
+
+def _smoothness_rows(df: pd.DataFrame, train: np.ndarray, test: np.ndarray, params: list[str], n: int,
+                     seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded samples of up to ``n`` training-split and ``n`` test-split stars with every truth parameter finite."""
+    finite = np.ones(len(df), bool)
+    for p in params:
+        finite &= np.isfinite(df[p].to_numpy(np.float64))
+    rng = np.random.default_rng(seed)
+    fit, ev = train[finite[train]], test[finite[test]]
+    return rng.permutation(fit)[:n], rng.permutation(ev)[:n]
+
+
+def _anomaly_overlap(masks: list[np.ndarray], threshold: float, n_stars: int) -> AnomalyOverlap:
+    pairs = [
+        {"runs": [i + 1, j + 1], "jaccard": jaccard(masks[i], masks[j])}
+        for i in range(len(masks)) for j in range(i + 1, len(masks))
+    ]
+    values = [p["jaccard"] for p in pairs]
+    return AnomalyOverlap(
+        threshold=threshold, n_stars=n_stars, counts=[int(m.sum()) for m in masks], pairs=pairs,
+        mean=float(np.mean(values)) if values else None, min=float(np.min(values)) if values else None,
+    )
 
 
 def _write_history(directory: Path, history: History) -> None:
@@ -181,14 +232,21 @@ def train_runs(
     agreement_sample: int = 20_000,
     rotation_sample: int = 200_000,
     sample_info: dict | None = None,
+    smoothness_sample: int = 20_000,
+    smoothness_k: int = 10,
 ) -> TrainingResult:
     """Train ``runs`` models on random splits of ``df`` and (if ``out_dir``) write weights, histories and the card.
 
     ``on_epoch(epoch, loss, val_loss)`` is passed to every fit; ``on_run(RunRecord)`` is called as
     each run finishes. Rotations are fitted on a seeded sample of up to ``rotation_sample`` stars;
     agreement on the first ``agreement_sample`` of them. ``sample_info`` describes how ``df`` was drawn
-    from a larger catalog (recorded in the card).
+    from a larger catalog (recorded in the card). Every run flags the whole catalog at the default
+    anomaly threshold for the anomaly-list overlap; when ``df`` has truth columns
+    (:data:`core.latent.TRUTH_PARAMETERS`) each run's latent smoothness is measured on up to
+    ``smoothness_sample`` training-split and as many test-split stars.
     """
+    from core.scoring import DEFAULT_THRESHOLD, anomaly_mask
+
     cls = model_class(model)
     config = config or replace(cls.default_config(), seed=seed)
     if runs < 1:
@@ -209,6 +267,10 @@ def train_runs(
     sample = complete[rng.permutation(len(complete))[: min(rotation_sample, len(complete))]]
     agree_rows = sample[: min(agreement_sample, len(sample))]
 
+    params = [p for p in TRUTH_PARAMETERS if p in df.columns]
+    masks: list[np.ndarray] = []
+    smooth_runs: dict[str, dict[str, float]] = {}
+    n_fit = n_eval = 0
     records: list[RunRecord] = []
     models: list[Autoencoder] = []
     histories: list[History] = []
@@ -227,9 +289,21 @@ def train_runs(
             ae.calibrate(x[va])
             seconds = time.perf_counter() - t0
             train_loss, val_loss, test_loss = _losses(ae, history, x[tr], x[va], x[te])
-            z = ae.encode(x[sample])
+            z_all, rec_all = _latent_and_reconstruction(ae, x)
+            masks.append(anomaly_mask(mags - unscale(rec_all), DEFAULT_THRESHOLD))
+            del rec_all
+            z = z_all[sample]
             rotations.append(canonical_rotation(z, mags[sample]))
             latents.append(z[: len(agree_rows)])
+            if params:
+                fit, ev = _smoothness_rows(df, tr, te, params, smoothness_sample, seed + r - 1)
+                n_fit, n_eval = len(fit), len(ev)
+                smooth_runs[str(r)] = {
+                    p: knn_r2(z_all[fit], df[p].to_numpy(np.float64)[fit], z_all[ev],
+                              df[p].to_numpy(np.float64)[ev], k=smoothness_k)
+                    for p in params
+                } if n_fit > smoothness_k and n_eval > 1 else {}
+            del z_all
             record = RunRecord(
                 run=r, split_seed=split_seed, model_seed=model_seed,
                 n_train=len(tr), n_val=len(va), n_test=len(te),
@@ -273,6 +347,12 @@ def train_runs(
                 pairs=pairs,
                 mean=float(np.mean(off)) if off else None,
                 min=float(np.min(off)) if off else None,
+            ),
+            anomaly_overlap=_anomaly_overlap(masks, DEFAULT_THRESHOLD, len(df)),
+            latent_smoothness=LatentSmoothness(
+                k=smoothness_k, n_fit=n_fit, n_eval=n_eval, parameters=params, runs=smooth_runs,
+                mean={p: float(np.mean([v[p] for v in smooth_runs.values() if p in v]))
+                      for p in params if any(p in v for v in smooth_runs.values())},
             ),
             split={
                 "method": "sklearn.model_selection.train_test_split twice, test_size=0.20 each "

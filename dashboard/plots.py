@@ -18,6 +18,7 @@ from core import BandSet
 
 SELECTION_COLOUR = "#ff3d00"
 PROBE_COLOUR = "#7b1fa2"
+STELLAR_COLOUR = "#1565c0"  # the stellar model's best-fit SED
 CATEGORY_PALETTE = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
     "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a",
@@ -84,6 +85,19 @@ def view_specs(bands: BandSet, has_gaia: bool) -> list[ViewSpec]:
     return specs
 
 
+# Colour-by choices for the stellar model's parameters (``sedscape stellar-model infer``), when a catalog has them.
+# Hot stars blue and cool ones red; distance and chi^2 span decades, so they colour on a log scale; a pixel
+# shows its worst-fit star's chi^2, as "max |residual|" shows its worst reconstruction.
+STELLAR_COLOURS: dict[str, ColourBy] = {
+    "Teff (stellar model)": ColourBy("Teff (K)", "stellar_teff", cmap="RdYlBu"),
+    "log g (stellar model)": ColourBy("log g (dex, cgs)", "stellar_logg", cmap="viridis"),
+    "[Fe/H] (stellar model)": ColourBy("[Fe/H] (dex)", "stellar_feh", cmap="plasma"),
+    "E(B-V) (stellar model)": ColourBy("E(B-V) (mag)", "stellar_ebv", cmap="YlOrBr"),
+    "distance (stellar model)": ColourBy("distance (pc)", "stellar_dist_pc", cmap="viridis", log=True),
+    "stellar_chi2 (stellar model)": ColourBy("stellar_chi2", "stellar_chi2", "max", cmap="inferno", log=True),
+}
+
+
 def colour_options(df: pd.DataFrame, bands: BandSet, extra=()) -> dict[str, ColourBy]:
     """The colour-by choices this catalog supports, default ``first - third`` band colour first.
 
@@ -114,6 +128,7 @@ def colour_options(df: pd.DataFrame, bands: BandSet, extra=()) -> dict[str, Colo
         opts[f"Gaia M_{b[0]}"] = ColourBy(f"M_{b[0]}", "abs_g", cmap="viridis_r")
     if "dist_kpc" in present:
         opts["distance (kpc)"] = ColourBy("distance (kpc)", "dist_kpc", cmap="viridis")
+    opts.update({key: c for key, c in STELLAR_COLOURS.items() if c.column in present})
     return opts
 
 
@@ -308,12 +323,17 @@ def _star_paths(rows: pd.DataFrame, wl: np.ndarray, columns: list[str], offset: 
     return [{"wavelength": wl, ydim: v, "star": str(i)} for i, v in zip(rows["obj_id"], values, strict=True)]
 
 
-def sed_overlay(rows: pd.DataFrame, bands: BandSet, *, normalise: bool = True) -> hv.Overlay:
-    """Observed (with error bars, black) and reconstructed (red, dashed) SEDs of ``rows`` against wavelength.
+def sed_overlay(
+    rows: pd.DataFrame, bands: BandSet, *, normalise: bool = True, stellar: np.ndarray | None = None
+) -> hv.Overlay:
+    """Observed (with error bars, black) and reconstructed (red, dashed) SEDs of ``rows`` against wavelength,
+    and with ``stellar`` (magnitudes, one row per star in ``bands`` order: ``core.stellar_sed``) the stellar
+    model's best-fit SEDs (blue, dotted).
 
     Normalised to the first band as in the paper's Figures 1 and 16: each curve is ``m - m_g``, so
-    brighter-than-g bands lie above zero on the inverted axis. Whatever the number of stars (none
-    included) the overlay has the same three layers, so a live plot updates them rather than being rebuilt.
+    brighter-than-g bands lie above zero on the inverted axis (each best-fit SED is normalised to its own
+    first band, so a curve compares shapes whether or not the star has a distance). Whatever the number of
+    stars (none included) the overlay has the same layers, so a live plot updates them rather than being rebuilt.
     """
     wl = np.asarray(bands.wavelengths_nm, dtype=float)
     names = bands.names
@@ -325,11 +345,20 @@ def sed_overlay(rows: pd.DataFrame, bands: BandSet, *, normalise: bool = True) -
     bars = (np.tile(wl, len(rows)), np.concatenate([p["m"] for p in obs]) if obs else np.zeros(0), errs.ravel())
     ylabel = f"m - m_{names[0]} (mag)" if normalise else "m (mag)"
     kdims, vdims = [hv.Dimension("wavelength", label="wavelength (nm)"), hv.Dimension("m", label=ylabel)], ["star"]
-    return hv.Overlay([
+    layers = [
         hv.ErrorBars(bars, kdims[0], [kdims[1], "err"]).opts(color="black"),
         hv.Path(obs, kdims, vdims, label="observed").opts(color="black", line_width=2),
         hv.Path(rec, kdims, vdims, label="reconstructed").opts(color="red", line_dash="dashed", line_width=2),
-    ]).opts(
+    ]
+    if stellar is not None:
+        fit = np.asarray(stellar, dtype=float).reshape(len(rows), len(names))
+        cols = [f"_stellar_{b}" for b in names]
+        fit_rows = pd.DataFrame(fit, columns=cols, index=rows.index).assign(obj_id=rows["obj_id"].to_numpy())
+        shift = fit[:, 0] if normalise else np.zeros(len(rows))
+        paths = _star_paths(fit_rows, wl, cols, shift, "m")
+        layers.append(hv.Path(paths, kdims, vdims, label="stellar model").opts(
+            color=STELLAR_COLOUR, line_dash="dotted", line_width=3))  # fmt: skip
+    return hv.Overlay(layers).opts(
         hv.opts.Path(invert_yaxis=True, responsive=True, height=270, show_legend=True, tools=["hover"]),
         hv.opts.Overlay(legend_position="top_right"),
     )  # fmt: skip

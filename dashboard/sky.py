@@ -32,8 +32,10 @@ from core import (
     TrainedModel,
     absolute_first_band,
     band_set_of,
+    card_sha256,
     colour_name,
     column_names,
+    default_stellar_model_dir,
     is_hats,
     load_scored,
     read_card,
@@ -41,12 +43,16 @@ from core import (
     read_parquet,
     scored_columns,
     selection_mask,
+    stellar_sed,
 )
 from dashboard.sources import BUILD_COMMAND, MissingSkyError, Sources
 
 log = logging.getLogger(__name__)
 
 NO_CATEGORY = "(none)"
+# The stellar model's columns the page reads (colour-by, table, SED overlay, preset); errors go to exports only.
+STELLAR_PAGE_COLUMNS = ("stellar_teff", "stellar_logg", "stellar_feh", "stellar_ebv", "stellar_dm", "stellar_dist_pc",
+                        "stellar_chi2")  # fmt: skip
 # Light-curve and multi-modal columns the variability colour-bys and the light-curve panel read.
 VARIABILITY_COLUMNS = ("lc_period", "lc_amplitude", "mm_score", "mm_anomaly", "true_var_class", "true_period")
 
@@ -80,6 +86,7 @@ class SkyData:
         self._model_future: Future | None = None
         self._load_lock = threading.Lock()
         self._export_future: Future | None = None
+        self._stellar_future: Future | None = None
 
     def _plotting_frame(self) -> pd.DataFrame:
         return plotting_frame(self.df, self.bands)
@@ -172,6 +179,76 @@ class SkyData:
             return "no model directory given; the latent probe is off"
         self.start_model_load()
         return self._model_future.result()[1]
+
+    @property
+    def has_stellar(self) -> bool:
+        """Whether the catalog carries the stellar model's parameters (``sedscape stellar-model infer``)."""
+        return all(c in self.df for c in STELLAR_PAGE_COLUMNS)
+
+    @cached_property
+    def stellar_model_dir(self) -> Path | None:
+        """The stellar model that inferred the catalog's parameters (its metadata's ``stellar.model_dir``,
+        else the shipped model if its card is the one recorded), or None."""
+        info = self.meta.get("stellar", {})
+        if not self.has_stellar or not info.get("model_dir"):
+            return None
+        recorded, sha = Path(info["model_dir"]), info.get("model_card_sha256")
+        for candidate in (recorded, default_stellar_model_dir()):
+            if (candidate / CARD_NAME).exists() and (sha is None or candidate == recorded or card_sha256(candidate) == sha):
+                return candidate
+        return None
+
+    def start_stellar_load(self) -> None:
+        """Start loading the stellar model in the background (idempotent; TensorFlow, like the decoder)."""
+        with self._load_lock:
+            if self._stellar_future is None:
+                self._stellar_future = _MODEL_POOL.submit(_load_stellar, self.stellar_model_dir)
+
+    @property
+    def stellar_model(self) -> Any:
+        """The stellar model (``core.load_stellar_model``) or None; waits for the background load if needed."""
+        if not self.has_stellar:
+            return None
+        self.start_stellar_load()
+        return self._stellar_future.result()[0]
+
+    @property
+    def stellar_problem(self) -> str:
+        """Why there is no stellar model (empty when there is one)."""
+        if not self.has_stellar:
+            return "the catalog has no stellar parameters; run `sedscape stellar-model infer`"
+        self.start_stellar_load()
+        return self._stellar_future.result()[1]
+
+    def stellar_seds(self, rows: pd.DataFrame) -> np.ndarray | None:
+        """Best-fit SEDs of ``rows`` (N x bands, in the catalog's magnitude system: ``core.stellar_sed``), NaN
+        without a usable stellar model; None for a catalog without stellar parameters."""
+        if not self.has_stellar:
+            return None
+        out = np.full((len(rows), len(self.bands.names)), np.nan)
+        model = self.stellar_model
+        if model is None or rows.empty:
+            return out
+        observed = self.observed_magnitudes
+        if len(observed.columns):  # the observed magnitudes that dereddening is undone with
+            rows = rows.join(observed.loc[rows.index])
+        sed = stellar_sed(rows, model, as_catalog=True)
+        for k, band in enumerate(self.bands.names):
+            if band in model.bands:
+                out[:, k] = sed[:, list(model.bands).index(band)]
+        return out
+
+    @cached_property
+    def observed_magnitudes(self) -> pd.DataFrame:
+        """The catalog's ``<band>_obs`` columns that the page did not read (float32; read once, on first use:
+        a dereddened catalog's best-fit SEDs need them, and only them of the export-only columns)."""
+        obs = [f"{b}_obs" for b in self.bands.names if f"{b}_obs" in self.export_columns]
+        if not obs:
+            return pd.DataFrame(index=self.df.index)
+        t0 = time.perf_counter()
+        out = read_parquet(self.catalog_path, columns=obs).reset_index(drop=True).astype(np.float32)
+        log.info("read %s in %.1f s", ", ".join(obs), time.perf_counter() - t0)
+        return out
 
     def model_known_missing(self) -> bool:
         """True when it is already known, without waiting, that there is no usable decoder."""
@@ -331,7 +408,8 @@ def page_columns(columns: Sequence[str], bands: BandSet) -> list[str]:
     (flags, extinction, truth details, raw magnitudes...) only go into exports and load later."""
     b = bands.names
     wanted = {"obj_id", "ra", "dec", *b, *(f"{x}_err" for x in b), *scored_columns(bands),
-              "simbad_otype", "simbad_category", "true_class", "parallax", "parallax_error", "abs_g", "dist_kpc"}  # fmt: skip
+              "simbad_otype", "simbad_category", "true_class", "parallax", "parallax_error", "abs_g", "dist_kpc",
+              *STELLAR_PAGE_COLUMNS}  # fmt: skip
     wanted.update(VARIABILITY_COLUMNS)
     return [c for c in columns if c in wanted]
 
@@ -366,6 +444,18 @@ def _load_model(model_dir: Path | None, bands: BandSet) -> tuple[Any, str]:
     if tuple(model.bands.names) != tuple(bands.names):
         return None, f"model bands {model.bands.names} differ from the catalog's {bands.names}"
     return model, ""
+
+
+def _load_stellar(model_dir: Path | None) -> tuple[Any, str]:
+    if model_dir is None:
+        return None, "the stellar model that inferred this catalog's parameters was not found"
+    try:
+        from core import load_stellar_model
+
+        return load_stellar_model(model_dir)[0], ""
+    except Exception as exc:  # any failure only leaves the best-fit SEDs out
+        log.warning("cannot load the stellar model from %s: %s", model_dir, exc)
+        return None, f"cannot load the stellar model in {model_dir}: {exc}"
 
 
 def load_sky(sources: Sources, *, build_default: bool = True) -> SkyData:

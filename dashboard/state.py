@@ -17,7 +17,14 @@ import pandas as pd
 import param
 from panel.io import hold
 
-from core import DEFAULT_THRESHOLD, PRESET_FIELDS, ExportOptions, ExportTask, selection_export
+from core import (
+    DEFAULT_THRESHOLD,
+    PRESET_FIELDS,
+    STELLAR_CHI2_THRESHOLD,
+    ExportOptions,
+    ExportTask,
+    selection_export,
+)
 from dashboard import lightcurve_plots, models_view
 from dashboard.models_view import NO_COMPARE
 from dashboard.plots import ColourBy, ViewSpec, colour_options, symmetric_clim, view_specs
@@ -141,7 +148,11 @@ class AppState(param.Parameterized):
             return pd.Categorical.from_codes(codes, categories=cats), cats, None
         source = self.sky.frame if colour.column in self.sky.frame else self.sky.df
         values = source[colour.column].to_numpy(np.float32)
-        return values, None, (symmetric_clim(values) if colour.symmetric else self.sky.colour_range(colour.column))
+        clim = symmetric_clim(values) if colour.symmetric else self.sky.colour_range(colour.column)
+        if colour.log and clim is not None and clim[0] <= 0:  # a log scale starts above zero
+            positive = values[np.isfinite(values) & (values > 0)]
+            clim = (float(positive.min()), clim[1]) if positive.size and positive.min() < clim[1] else None
+        return values, None, clim
 
     def colour_streams(self) -> list[str]:
         """The params whose change redraws the latent colours without a new plot."""
@@ -238,6 +249,17 @@ class AppState(param.Parameterized):
             geometry["column"] = column
         return self.select_geometry(geometry)
 
+    def select_poorly_fit(self) -> int:
+        """Stars no normal star explains (``stellar_chi2`` above ``core.STELLAR_CHI2_THRESHOLD``) that the
+        autoencoder also flags at the current threshold."""
+        if not self.sky.has_stellar:
+            raise ValueError("this catalog has no stellar parameters; run `sedscape stellar-model infer` on it")
+        geometry = {"kind": "preset", "preset": "poorly_fit", "chi2_threshold": STELLAR_CHI2_THRESHOLD,
+                    "threshold": self.threshold}  # fmt: skip
+        if (column := models_view.anomaly_column(self.sky)) != "max_abs_res":
+            geometry["column"] = column
+        return self.select_geometry(geometry)
+
     def categories(self) -> list[str]:
         """SIMBAD categories present in the catalog (stars without one are not a category)."""
         return [c for c in self._category_names if c != NO_CATEGORY]
@@ -307,7 +329,8 @@ class AppState(param.Parameterized):
     def table_columns(self) -> list[str]:
         b = self.sky.bands.names
         wanted = ["obj_id", "ra", "dec", *b, "latent_x", "latent_y", "max_abs_res", "res_band", "anomaly",
-                  *(f"{x}_res" for x in b), "simbad_otype", "simbad_category", "true_class", "abs_g", "dist_kpc"]  # fmt: skip
+                  *(f"{x}_res" for x in b), "simbad_otype", "simbad_category", "true_class", "abs_g", "dist_kpc",
+                  "stellar_teff", "stellar_logg", "stellar_feh", "stellar_ebv", "stellar_dist_pc", "stellar_chi2"]  # fmt: skip
         return [c for c in wanted if c in self.sky.df]
 
     @param.depends("revision")
@@ -344,6 +367,10 @@ class AppState(param.Parameterized):
         top = np.argpartition(-res, k - 1)[:k] if len(res) > k else np.arange(len(res))
         top = top[np.argsort(-res[top], kind="stable")]
         return self.sky.rows_at(self.selection[top])
+
+    def stellar_seds(self, rows: pd.DataFrame) -> np.ndarray | None:
+        """The stellar model's best-fit SEDs of ``rows`` (see :meth:`SkyData.stellar_seds`), or None."""
+        return self.sky.stellar_seds(rows)
 
     @param.depends("probe")
     def probe_magnitudes(self) -> np.ndarray | None:

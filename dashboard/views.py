@@ -35,12 +35,13 @@ PAGE_ROWS = 12
 DENSITY = plots.ColourBy("stars per pixel", None, "count", cmap="Blues")
 PRESET_NONE = "choose a preset..."
 PRESET_ANOMALIES = "anomalies above the threshold"
+PRESET_POORLY_FIT = "poorly fit by any star"
 
 
 def hover_columns(sky: SkyData) -> list[str]:
     """The catalog columns a view's tooltips show."""
     return [c for c in ("obj_id", *sky.bands.names, "max_abs_res", "res_band", "simbad_otype", "simbad_category",
-                        "true_class") if c in sky.df]  # fmt: skip
+                        "true_class", "stellar_teff", "stellar_logg", "stellar_chi2") if c in sky.df]  # fmt: skip
 
 
 class ScatterView(Viewer):
@@ -190,7 +191,7 @@ class Controls(Viewer):
     def __init__(self, **params) -> None:
         super().__init__(**params)
         st = self.state
-        options = [PRESET_NONE, PRESET_ANOMALIES]
+        options = [PRESET_NONE, PRESET_ANOMALIES] + ([PRESET_POORLY_FIT] if st.sky.has_stellar else [])
         options += [f"SIMBAD: {c}" for c in st.categories()]
         options += [f"field: {n}" for n in PRESET_FIELDS] + ["field: all clusters"]
         self._fixed_presets = options
@@ -210,6 +211,8 @@ class Controls(Viewer):
             return
         if value == PRESET_ANOMALIES:
             self.state.select_anomalies()
+        elif value == PRESET_POORLY_FIT:
+            self.state.select_poorly_fit()
         elif value.startswith("SIMBAD: "):
             self.state.select_category(value.removeprefix("SIMBAD: "))
         elif value.startswith("field: "):
@@ -345,7 +348,8 @@ class SelectionSummary(Viewer):
 
 
 class SedPanel(Viewer):
-    """SEDs (observed with errors, reconstructed) of the most anomalous selected stars, and their residuals.
+    """SEDs (observed with errors, reconstructed and, with stellar parameters, the stellar model's best fit) of
+    the stars picked in the table or else the most anomalous selected stars, and their residuals.
 
     Two live plots whose layers get new data on every selection (no new figures, no new layout). In a
     served page they follow a selection on the next tick, once the linked views, summary and table
@@ -361,18 +365,25 @@ class SedPanel(Viewer):
         self.state.param.watch(self._follow, "revision")
         revision = hv.streams.Params(self, ["shown"])
         threshold = hv.streams.Params(self.state, ["threshold"])
-        sed = hv.DynamicMap(self._sed, streams=[revision]).opts(
+        picked = hv.streams.Params(self.state, ["picked"])
+        sed = hv.DynamicMap(self._sed, streams=[revision, picked]).opts(
             hv.opts.Path(framewise=True), hv.opts.ErrorBars(framewise=True),
-            hv.opts.Overlay(title=f"SEDs of the {N_SED} most anomalous selected stars, normalised to "
-                                  f"{self.state.sky.bands.names[0]}"),
+            hv.opts.Overlay(title=f"SEDs of the {N_SED} most anomalous selected stars (or those picked in the "
+                                  f"table), normalised to {self.state.sky.bands.names[0]}"),
         )  # fmt: skip
-        res = hv.DynamicMap(self._residuals, streams=[revision, threshold]).opts(
+        res = hv.DynamicMap(self._residuals, streams=[revision, threshold, picked]).opts(
             hv.opts.Path(framewise=True), hv.opts.Overlay(title="Residuals (observed - reconstructed)")
         )
+        self._stellar = None
+        if self.state.sky.has_stellar:
+            self._stellar = pn.pane.Markdown(self._stellar_text(), css_classes=["stellar-params"])
+            self.param.watch(lambda _: setattr(self._stellar, "object", self._stellar_text()), "shown")
+            self.state.param.watch(lambda _: setattr(self._stellar, "object", self._stellar_text()), "picked")
         self._layout = pn.Column(
             pn.pane.Markdown("Select stars (lasso or box on any plot, or a preset) to see their SEDs; hover a "
                              "curve for the star's obj_id."),  # fmt: skip
             pn.pane.HoloViews(sed, sizing_mode="stretch_width"),
+            *([self._stellar] if self._stellar is not None else []),
             pn.pane.HoloViews(res, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
@@ -384,11 +395,34 @@ class SedPanel(Viewer):
         else:
             doc.add_next_tick_callback(lambda: setattr(self, "shown", self.state.revision))
 
+    def _rows(self) -> pd.DataFrame:
+        """The stars picked in the table (the first few), else the most anomalous selected stars."""
+        sky = self.state.sky
+        if self.state.picked:
+            return sky.df.iloc[sky.rows_of(np.asarray(self.state.picked, dtype=np.int64))[:N_SED]]
+        return self.state.most_anomalous(N_SED)
+
     def _sed(self, **_):
-        return plots.sed_overlay(self.state.most_anomalous(N_SED), self.state.sky.bands)
+        rows = self._rows()
+        return plots.sed_overlay(rows, self.state.sky.bands, stellar=self.state.stellar_seds(rows))
+
+    def _stellar_text(self) -> str:
+        """The stellar model's parameters of the stars whose SEDs are shown (a Markdown table)."""
+        rows = self._rows()
+        if rows.empty:
+            return "Stellar model (dotted blue): select stars to see their best-fit parameters."
+        lines = ["| obj_id | Teff (K) | log g | [Fe/H] | E(B-V) | distance (pc) | stellar_chi2 |",
+                 "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+        for r in rows.itertuples():
+            lines.append(f"| {r.obj_id} | {r.stellar_teff:,.0f} | {r.stellar_logg:.2f} | {r.stellar_feh:+.2f} | "
+                         f"{r.stellar_ebv:.3f} | {r.stellar_dist_pc:,.0f} | {r.stellar_chi2:,.1f} |")  # fmt: skip
+        note = "" if self.state.sky.stellar_model_dir is not None else (
+            f"\n\nNo best-fit SEDs: {self.state.sky.stellar_problem}."
+        )  # fmt: skip
+        return "Stellar model (dotted blue: best-fit SED):\n\n" + "\n".join(lines) + note
 
     def _residuals(self, **_):
-        return plots.residual_overlay(self.state.most_anomalous(N_SED), self.state.sky.bands, self.state.threshold)
+        return plots.residual_overlay(self._rows(), self.state.sky.bands, self.state.threshold)
 
     def __panel__(self):
         return self._layout

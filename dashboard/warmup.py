@@ -88,6 +88,8 @@ def after_first_page(sky: SkyData) -> None:
         _optional(lambda _sky: warm_up(), sky)
         sky.start_hover_load(hover_columns(sky))  # a partitioned catalog's tooltip rows (in memory: nothing to do)
         sky.start_model_load()
+        if sky.has_stellar:
+            sky.start_stellar_load()
 
     threading.Thread(target=run, name="sedscape-after-first-page", daemon=True).start()
 

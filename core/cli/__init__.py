@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 
@@ -65,6 +66,28 @@ def configure_logging(verbose: int = 0, quiet: bool = False) -> None:
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def enable_xla_cache() -> None:
+    """Let TensorFlow keep compiled XLA programs on disk, so a new ``sedscape`` process reuses them.
+
+    Compiling the training and scoring programs takes seconds (tens under load) in every process;
+    with the cache a second ``sedscape train`` or ``score`` on data of the same shapes loads them.
+    Must run before TensorFlow starts; an explicit cache directory in ``TF_XLA_FLAGS`` wins.
+    """
+    from core.paths import xla_cache_dir
+
+    directory = xla_cache_dir()
+    flags = os.environ.get("TF_XLA_FLAGS", "")
+    # Only a process whose TensorFlow has not started yet (the console script, not a test or notebook).
+    if directory is None or "tf_xla_persistent_cache_directory" in flags or "tensorflow" in sys.modules:
+        return
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a read-only home: run without the cache
+        log.debug("no XLA cache (%s)", exc)
+        return
+    os.environ["TF_XLA_FLAGS"] = f"{flags} --tf_xla_persistent_cache_directory={directory}".strip()
+
+
 class Terminated(BaseException):
     """Raised in the main thread on SIGTERM, so that partial outputs are removed as on Ctrl-C."""
 
@@ -90,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         # Before TensorFlow is first imported: its C++ start-up chatter is noise to a CLI user.
         quiet_tensorflow_logs()
+    enable_xla_cache()
     previous = _install_sigterm()
     try:
         return int(args.func(args) or 0)

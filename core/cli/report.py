@@ -17,13 +17,17 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Write REPORT_DIR/report.md and report.json with the paper's Table 1 (losses per run) and Table 2 "
             "(% of stars within 0.01/0.025/0.05/0.1 mag), the anomaly fraction, recall/precision against "
             "true_anomaly/true_class when present (mock sky), and figures. --compare trains the named baselines "
-            "on the chosen run's split (at most --compare-epochs epochs) and compares test losses."
+            "on the chosen run's split (at most --compare-epochs epochs) and compares test losses; model "
+            "directories given to --compare (e.g. an lstm-ae-2d trained on the same catalog) are compared "
+            "side by side: Table 2, test losses, run-to-run latent agreement, anomaly-list overlap and "
+            "latent smoothness."
         ),
     )
     p.add_argument("scored", help="scored Parquet file from `sedscape score`")
     p.add_argument("--model", required=True, help="the model directory that scored it")
     p.add_argument("--out", required=True, help="report directory")
-    p.add_argument("--compare", default="", help="comma-separated baselines to train on the same split, e.g. dense-ae,pca")
+    p.add_argument("--compare", default="", help="comma-separated models to compare: names are trained here on the same split (e.g. dense-ae,pca); "
+                   "model directories (e.g. data/models/lstm-ae-2d) are compared as trained")
     p.add_argument("--compare-epochs", type=int, default=20, help="max epochs for baselines trained here (default 20)")
     p.add_argument("--baseline-model", default=None, help="a dense-AE model directory (from `sedscape train --model dense-ae`)")
     p.add_argument(
@@ -85,6 +89,11 @@ def run(args: argparse.Namespace) -> int:
         o = summary["truth"]["overall"]
         fmt = lambda v: "n/a" if v is None else f"{100 * v:.1f}%"  # noqa: E731
         print(f"vs truth: recall {fmt(o['recall'])}, precision {fmt(o['precision'])}")
+    share = lambda v: "n/a" if v is None else f"{100 * v:.1f}%"  # noqa: E731
+    for row in summary.get("variants") or []:
+        print(f"  {row['model']:>10}: all bands within 0.05 mag {row['all_within_0.05']:.3f}%, test loss "
+              f"{row['test_loss_chosen']:.3e}, 10-NN agreement {share(row['agreement_mean'])}, anomaly-list "
+              f"Jaccard {share(row['anomaly_jaccard_mean'])}")
     for row in summary.get("comparison") or []:
         print(f"  {row['model']:>8}: test loss {row['test_loss']:.3e}, all bands within 0.05: {row['all_within_0.05']:.3f}%")
     print(f"wrote {path}")

@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model",
         default="lstm-ae",
-        help="lstm-ae (default), dense-ae, pca, masked-ae (masked-band pretraining) or mm-vae (needs --detections)",
+        help="lstm-ae (the paper's, default), lstm-ae-2d (decoder sees only the 2-D latent), dense-ae, pca, "
+        "masked-ae (masked-band pretraining) or mm-vae (needs --detections)",
     )
     p.add_argument("--detections", default=None, metavar="DET.parquet",
                    help="epoch table beside CATALOG (core.epochs contract); required by --model mm-vae")

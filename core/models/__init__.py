@@ -1,4 +1,4 @@
-"""Models: the paper's LSTM autoencoder, a dense autoencoder baseline and PCA(2).
+"""Models: the paper's LSTM autoencoder, its true-2-D-bottleneck variant, a dense autoencoder baseline and PCA(2).
 
 The model classes import TensorFlow, so they load on first use (``build_model``, ``model_class``
 or attribute access such as ``core.models.LSTMAutoencoder``), which keeps ``sedscape --help`` fast.
@@ -24,6 +24,7 @@ from core.models.base import (
 
 _LAZY = {
     "LSTMAutoencoder": "core.models.lstm_ae",
+    "BottleneckLSTMAutoencoder": "core.models.lstm_ae_2d",
     "DenseAutoencoder": "core.models.dense_ae",
     "PCA2": "core.models.pca",
 }
@@ -39,6 +40,7 @@ __all__ = [
     "MODELS",
     "PCA2",
     "Autoencoder",
+    "BottleneckLSTMAutoencoder",
     "DenseAutoencoder",
     "History",
     "LSTMAutoencoder",

@@ -168,13 +168,14 @@ MODELS: dict[str, type[Autoencoder]] = {}
 
 
 def register(cls: type[Autoencoder]) -> type[Autoencoder]:
-    """Class decorator: make a model available by its ``name`` (``lstm-ae``, ``dense-ae``, ``pca``)."""
+    """Class decorator: make a model available by its ``name`` (``lstm-ae``, ``lstm-ae-2d``, ``dense-ae``, ``pca``)."""
     MODELS[cls.name] = cls
     return cls
 
 
 BUILTIN_MODEL_MODULES = (
     "core.models.lstm_ae",
+    "core.models.lstm_ae_2d",
     "core.models.dense_ae",
     "core.models.pca",
     "core.models.masked_ae",

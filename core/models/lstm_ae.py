@@ -22,10 +22,25 @@ from core.errors import ModelError, OutputExistsError
 from core.models import fast, keras_layout
 from core.models.base import History, register
 from core.models.initializers import he_normal, lstm_bias, orthogonal
+from core.models.lstm_cells import DATA, Cell, CellGraph
 from core.models.persist import load_arrays, save_arrays
 
 if TYPE_CHECKING:
     import keras
+
+
+# The appendix's graph as cells: encoder 4-3-2, decoder 3 and 4 started from the encoder's 3- and 4-unit
+# states, output layer of n units (its width is set per band count by :func:`paper_cells`).
+def paper_cells(n_bands: int) -> tuple[Cell, ...]:
+    """The paper's six LSTM layers as a cell graph (same order as the Keras layers and weights)."""
+    return (
+        Cell(4, (DATA,)),
+        Cell(3, (0,)),
+        Cell(2, (1,)),
+        Cell(3, (2,), state=1),
+        Cell(4, (3,), state=0),
+        Cell(n_bands, (4,)),
+    )
 
 
 def _cell(z: tf.Tensor, c0: tf.Tensor | None) -> tuple[tf.Tensor, tf.Tensor]:
@@ -97,6 +112,9 @@ class LSTMAutoencoder(fast.CompiledAutoencoder):
     # -- weights --------------------------------------------------------------------------------------
     def weight_shapes(self) -> list[tuple[int, ...]]:
         return keras_layout.lstm_weight_shapes(self.n_bands)
+
+    def cell_graph(self) -> CellGraph:
+        return CellGraph(paper_cells(self.n_bands), self.n_bands)
 
 
     def get_weights(self) -> list[np.ndarray]:

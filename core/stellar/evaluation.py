@@ -19,7 +19,17 @@ log = logging.getLogger(__name__)
 # modulus 6.350) and E(B-V) = 0.027 +- 0.004 (Taylor 2006, AJ 132, 2453).
 PRAESEPE_DM = 6.350
 PRAESEPE_EBV = 0.027
-DEFAULT_CHI2_THRESHOLD = 25.0
+STELLAR_CHI2_THRESHOLD = 25.0
+"""``stellar_chi2`` above which no normal star explains a star's photometry (a *physical* anomaly).
+
+``stellar_chi2`` is the smallest chi^2 over the model's (Teff, log g, [Fe/H]) grid of the colours (B-1 for B
+bands) plus the E(B-V)-prior and parallax terms, with Teff, log g, [Fe/H] and E(B-V) fitted (the distance
+modulus absorbs the reference magnitude): for grizy one degree of freedom without a parallax, two with one, so
+with honest Gaussian errors a normal star exceeds 25 with probability 6e-7 to 4e-6 (beyond ~4.6 sigma), and
+what lies above it is a wrong kind of object or bad photometry rather than noise. The 0.02 mag error floor and the grid's cell size broaden the real distribution; on the default mock
+sky 25 flags 1.2% of stars, mostly white dwarfs, BHB stars, quasars, artefacts and the coolest M dwarfs (outside
+the spectroscopic training sample), see README "Stellar parameters".
+"""
 PARAMETER_TRUTH = {
     "teff": "true_teff",
     "logg": "true_logg",
@@ -222,6 +232,6 @@ def cluster_check(
 
 
 def chi2_flags(df: pd.DataFrame, threshold: float | None = None) -> tuple[np.ndarray, float]:
-    """``stellar_chi2 > threshold`` (default :data:`DEFAULT_CHI2_THRESHOLD`)."""
-    t = DEFAULT_CHI2_THRESHOLD if threshold is None else float(threshold)
+    """``stellar_chi2 > threshold`` (default :data:`STELLAR_CHI2_THRESHOLD`)."""
+    t = STELLAR_CHI2_THRESHOLD if threshold is None else float(threshold)
     return df["stellar_chi2"].to_numpy(np.float64) > t, t

@@ -502,13 +502,22 @@ def best_fit_sed(
     return out
 
 
-def stellar_sed(df: pd.DataFrame, model: StellarModel) -> np.ndarray:
+def stellar_sed(df: pd.DataFrame, model: StellarModel, *, as_catalog: bool = False) -> np.ndarray:
     """The best-fit SED (apparent magnitudes, N x n_bands, reddened by ``stellar_ebv``) of catalog rows carrying
     ``stellar_*`` columns; rows without a distance modulus (no reference-band magnitude) get absolute
-    magnitudes, so compare shapes (e.g. normalised to one band) rather than levels there."""
+    magnitudes, so compare shapes (e.g. normalised to one band) rather than levels there.
+
+    ``as_catalog``: in the magnitude system of the catalog's ``<band>`` columns, to lie on the observed SED an
+    autoencoder saw: a dereddened catalog's own extinction (``<band>_obs - <band>``, per star and band) is
+    subtracted, so what remains of the model's reddening is the part the catalog's dust map did not remove."""
     need = ["stellar_teff", "stellar_logg", "stellar_feh", "stellar_ebv", "stellar_dm"]
     missing = [c for c in need if c not in df.columns]
     if missing:
         raise CatalogError(f"no stellar parameters in the catalog (missing {missing}); run `sedscape stellar-model infer`")
     v = [df[c].to_numpy(np.float64) for c in need]
-    return best_fit_sed(model, *v[:3], ebv=v[3], dm=np.nan_to_num(v[4]))
+    sed = best_fit_sed(model, *v[:3], ebv=v[3], dm=np.nan_to_num(v[4]))
+    if as_catalog:
+        for k, band in enumerate(model.bands):
+            if f"{band}_obs" in df.columns and band in df.columns:
+                sed[:, k] -= df[f"{band}_obs"].to_numpy(np.float64) - df[band].to_numpy(np.float64)
+    return sed

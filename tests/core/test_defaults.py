@@ -87,3 +87,17 @@ def test_the_epoch_sample_caps_each_class_and_is_seeded():
     assert picked == {"none": 1000, "ea": 300, "rrab": 20}
     assert np.array_equal(rows, epoch_sample(sky, seed=1, class_cap=300, n_constant=1000))
     assert (np.diff(rows) > 0).all()
+
+
+def test_a_default_sky_from_another_mock_version_is_rebuilt(data_dir):
+    from core.catalog import write_parquet
+    from core.defaults import ensure_default_sky
+    from core.mock.sky import MOCK_VERSION
+
+    path = ensure_default_sky(n_stars=2000, seed=1, progress=False)
+    stale = read_parquet(path).iloc[:10]
+    stale.attrs["sedscape"]["mock"]["version"] = "0.9"
+    write_parquet(stale, path, overwrite=True)
+    assert ensure_default_sky(n_stars=2000, seed=1, progress=False) == path
+    rebuilt = read_parquet(path)
+    assert len(rebuilt) > 10 and read_metadata(path)["mock"]["version"] == MOCK_VERSION

@@ -183,3 +183,39 @@ def test_train_score_report_end_to_end_through_the_cli(tmp_path, capsys):
     assert summary["truth"]["overall"]["true_anomalies"] == int(read_parquet(cat)["true_anomaly"].sum())
     assert (rep / "report.md").read_text().count("![") >= 3
     assert main(["report", str(scored), "--model", str(model), "--out", str(rep)]) == 2
+
+
+def test_variants_section_compares_trained_model_directories(tmp_path, toy_model):  # noqa: F811
+    from core.models.base import scale, unscale
+    from core.scoring import TrainedModel, score_catalog
+
+    df = make_catalog(900, seed=21)
+    df["true_mr"] = 3.0 * (df["g"] - df["i"]) + 4.0
+    df["true_anomaly"] = np.arange(900) % 7 == 0
+    config = TrainConfig(max_epochs=25, patience=3)
+    for name, seed in (("a", 41), ("b", 41)):
+        train_runs(df, PS1, model=toy_model, runs=3, seed=seed, config=config if name == "a" else
+                   TrainConfig(max_epochs=3, patience=3), out_dir=tmp_path / name, progress=False)
+    scored = score_catalog(df, TrainedModel.load(tmp_path / "a"), progress=False)
+    md = write_report(scored, tmp_path / "a", tmp_path / "rep", compare=[str(tmp_path / "b")])
+    summary = json.loads((tmp_path / "rep" / "report.json").read_text())
+    rows = summary["variants"]
+    assert [r["directory"] for r in rows] == [str(tmp_path / "a"), str(tmp_path / "b")]
+    assert summary["variant_notes"] == {"same_catalog_as_training": [True, True], "same_split_seeds": True}
+    mags = df[list("grizy")].to_numpy(np.float64)
+    for row, d in zip(rows, ("a", "b"), strict=True):
+        tm = TrainedModel.load(tmp_path / d)
+        res = np.abs(mags - unscale(tm.model.reconstruct(scale(mags))))
+        assert row["all_within_0.05"] == pytest.approx(100 * np.mean(res.max(axis=1) <= 0.05), abs=1e-9)
+        assert row["r_within_0.05"] == pytest.approx(100 * np.mean(res[:, 1] <= 0.05), abs=1e-9)
+        card = json.loads((tmp_path / d / "model_card.json").read_text())
+        assert row["anomaly_jaccard_mean"] == card["anomaly_overlap"]["mean"]
+        assert row["agreement_mean"] == card["agreement"]["mean"]
+        assert row["test_loss_chosen"] == next(r["test_loss"] for r in card["runs"] if r["run"] == card["chosen_run"])
+        assert row["smoothness_r2_true_mr"] == card["latent_smoothness"]["mean"]["true_mr"]
+        flagged, truth = (res > 0.05).any(axis=1), df["true_anomaly"].to_numpy()
+        assert row["truth_recall"] == pytest.approx((flagged & truth).sum() / truth.sum())
+    assert rows[0]["all_within_0.05"] != rows[1]["all_within_0.05"]  # 25 vs 3 epochs: different models
+    text = md.read_text()
+    assert "## Model variants: same catalog, same splits" in text and "| all_within_0.05 |" in text
+    assert "Anomaly lists of two runs" in text and "Latent smoothness" in text

@@ -166,3 +166,42 @@ def test_cli_train_prints_summary_and_writes_card(tmp_path, toy_model, capsys): 
     assert card["split"]["seeds"] == [3, 4] and card["config"]["max_epochs"] == 15
     assert main(["train", str(path), "--out", str(tmp_path / "model"), "--model", toy_model]) == 2
     assert "exists" in capsys.readouterr().err
+
+
+def _with_truth(n: int, seed: int) -> pd.DataFrame:
+    """A catalog whose true_mr follows colour (smooth over any latent that orders colour) and true_feh is noise."""
+    df = make_catalog(n, seed=seed)
+    df["true_mr"] = 3.0 * (df["g"] - df["i"]) + 4.0
+    df["true_feh"] = np.random.default_rng(seed).normal(-0.5, 0.3, n)
+    return df
+
+
+def test_card_anomaly_overlap_and_latent_smoothness_match_the_runs(tmp_path, toy_model):  # noqa: F811
+    from sklearn.neighbors import KNeighborsRegressor
+
+    from core.models.base import unscale
+
+    df = _with_truth(1500, seed=11)
+    result = train_runs(df, PS1, model=toy_model, runs=3, seed=41, config=FAST, out_dir=tmp_path / "m", progress=False)
+    card = read_card(tmp_path / "m")
+    mags = df[list("grizy")].to_numpy(np.float64)
+    flagged = [set(np.flatnonzero((np.abs(mags - unscale(m.reconstruct(scale(mags)))) > 0.05).any(axis=1)))
+               for m in result.models]
+    ov = card.anomaly_overlap
+    assert ov.threshold == 0.05 and ov.n_stars == 1500 and ov.counts == [len(f) for f in flagged]
+    assert min(ov.counts) > 0  # the linear toy misses the curved locus somewhere: there is something to compare
+    for pair in ov.pairs:
+        a, b = (flagged[r - 1] for r in pair["runs"])
+        assert pair["jaccard"] == pytest.approx(len(a & b) / len(a | b))
+    assert ov.mean == pytest.approx(np.mean([p["jaccard"] for p in ov.pairs]))
+    sm = card.latent_smoothness
+    assert sm.parameters == ["true_feh", "true_mr"] and set(sm.runs) == {"1", "2", "3"}
+    assert (sm.n_fit, sm.n_eval) == (1200, 60)  # every training- and test-split star (fewer than the sample size)
+    x = scale(mags)
+    for (tr, _, te), model, r in zip(result.splits, result.models, ("1", "2", "3"), strict=True):
+        z = model.encode(x)
+        for p in sm.parameters:
+            knn = KNeighborsRegressor(n_neighbors=10).fit(z[tr], df[p].to_numpy()[tr])
+            assert sm.runs[r][p] == pytest.approx(knn.score(z[te], df[p].to_numpy()[te]), abs=1e-6)
+    assert sm.mean["true_mr"] > 0.9 > 0.2 > sm.mean["true_feh"]
+    assert "anomaly lists" in result.format_summary() and "latent smoothness" in result.format_summary()

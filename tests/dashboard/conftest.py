@@ -24,5 +24,18 @@ def sky(scored_paths):
 
 
 @pytest.fixture(scope="session")
+def stellar_paths(tmp_path_factory):
+    from tests.dashboard._stellar_sky import make_stellar_sky
+
+    return make_stellar_sky(tmp_path_factory.mktemp("stellar-sky"))
+
+
+@pytest.fixture(scope="session")
+def stellar_sky(stellar_paths):
+    catalog, model = stellar_paths
+    return load_sky(Sources(catalog, model, "args"))
+
+
+@pytest.fixture(scope="session")
 def multi_sky(multi_paths):
     return load_sky(Sources(multi_paths["catalog"], multi_paths["first"], "args"))

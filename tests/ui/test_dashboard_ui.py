@@ -344,6 +344,7 @@ def test_latent_probe_and_offline_cutouts(page):
 
 
 def _select_box(page) -> None:
+    page.evaluate("window.scrollTo(0, 0)")  # opening a tab below may have scrolled the plot out of view
     geom = _plot_geometry(page, "Latent space")
     _select_tool(page, "Latent space", "BoxSelectTool")
     x0, y0 = geom["left"] + geom["width"] * 0.2, geom["top"] + geom["height"] * 0.2

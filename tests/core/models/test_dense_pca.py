@@ -10,10 +10,10 @@ from core.errors import ConfigError, ModelError
 from core.models import PCA2, DenseAutoencoder, TrainConfig, build_model, load_builtin_models, model_class
 
 
-def test_registry_knows_the_three_models_and_names_them_on_error():
-    assert {"lstm-ae", "dense-ae", "pca"} <= set(load_builtin_models())
+def test_registry_knows_the_four_models_and_names_them_on_error():
+    assert {"lstm-ae", "lstm-ae-2d", "dense-ae", "pca"} <= set(load_builtin_models())
     assert isinstance(build_model("dense-ae", 5), DenseAutoencoder)
-    with pytest.raises(ConfigError, match="unknown model 'lstm'.*dense-ae, lstm-ae, masked-ae, mm-vae, pca"):
+    with pytest.raises(ConfigError, match="unknown model 'lstm'.*dense-ae, lstm-ae, lstm-ae-2d, masked-ae, mm-vae, pca"):
         build_model("lstm", 5)
     with pytest.raises(ConfigError, match="known models"):
         model_class("nope")
