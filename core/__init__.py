@@ -187,6 +187,7 @@ _LAZY: dict[str, str] = {
     # HATS catalogs (partitioned, larger than memory) on Dask
     "is_hats": "core.partitioned",
     "column_names": "core.partitioned",
+    "read_partition": "core.partitioned",
     "HatsWriter": "core.partitioned",
     "read_catalog_any": "core.partitioned",
     "write_catalog_any": "core.partitioned",

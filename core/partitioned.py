@@ -397,18 +397,11 @@ class HatsWriter:
 
     def pixels(self) -> list:
         """The output partitions: the coarsest pixels holding at most ``partition_rows`` rows each."""
-        import hats
         from hats.pixel_math import HealpixPixel
         from hats.pixel_math.healpix_pixel_function import get_pixel_argsort
 
-        alignment = hats.pixel_math.generate_alignment(
-            self.histogram,
-            highest_order=HISTOGRAM_ORDER,
-            lowest_order=0,
-            threshold=self.partition_rows,
-            drop_empty_siblings=True,
-        )
-        pixels = list({HealpixPixel(int(t[0]), int(t[1])) for t in alignment if t is not None})
+        pairs = aligned_pixels(self.histogram, HISTOGRAM_ORDER, self.partition_rows)
+        pixels = [HealpixPixel(int(o), int(p)) for o, p in pairs]
         return list(np.array(pixels, dtype=object)[get_pixel_argsort(pixels)])
 
     def close(self, metadata: dict[str, Any] | None = None, *, progress: bool = False) -> Path:
@@ -487,6 +480,29 @@ class HatsWriter:
         """Remove the shards of an unfinished write."""
         self.closed = True
         shutil.rmtree(self.shard_dir, ignore_errors=True)
+
+
+def aligned_pixels(histogram: np.ndarray, highest_order: int, threshold: int) -> np.ndarray:
+    """The partitions ``hats.pixel_math.generate_alignment(histogram, highest_order, lowest_order=0,
+    threshold, drop_empty_siblings=True)`` chooses, as ``(order, pixel)`` rows, computed with whole-array
+    numpy: hats loops in Python over every cell (12.6M at order 10: 10-60 s per catalog written).
+
+    Bottom-up, a cell takes in its 4 children when it holds at most ``threshold`` rows and more than one
+    child holds any (so an isolated group stays in the smallest pixel around it).
+    """
+    if histogram.max() > threshold:
+        raise ValueError(f"single pixel row count {histogram.max()} exceeds threshold {threshold}")
+    sums = [histogram]
+    for _ in range(highest_order):
+        sums.append(sums[-1].reshape(-1, 4).sum(axis=1))  # NESTED numbering: children of p are 4p..4p+3
+    sums = sums[::-1]  # sums[k]: rows per cell at order k
+    order_map = np.where(histogram > 0, highest_order, -1).astype(np.int8)
+    for k in range(highest_order - 1, -1, -1):
+        collapse = (sums[k] != sums[k + 1].reshape(-1, 4).max(axis=1)) & (sums[k] <= threshold)
+        order_map[np.repeat(collapse, 4 ** (highest_order - k))] = k  # lower orders overwrite, as in hats
+    cells = np.flatnonzero(order_map >= 0)
+    orders = order_map[cells].astype(np.int64)
+    return np.unique(np.c_[orders, cells >> (2 * (highest_order - orders))], axis=0)
 
 
 def _gather_partition(pixel, shard_dir: str, shard_order: int, unique_id: str | None, duplicates: str):

@@ -36,11 +36,13 @@ from core import (
     colour_name,
     column_names,
     default_stellar_model_dir,
+    is_hats,
     load_scored,
     read_card,
     read_metadata,
     read_parquet,
     scored_columns,
+    selection_mask,
     stellar_sed,
 )
 from dashboard.sources import BUILD_COMMAND, MissingSkyError, Sources
@@ -78,13 +80,55 @@ class SkyData:
         if self.df.attrs:
             self.meta = {**dict(self.df.attrs.get("sedscape", {})), **self.meta}
             self.df.attrs = {}
-        self.frame = plotting_frame(self.df, self.bands)
+        self.frame = self._plotting_frame()
         self._limits: dict[tuple[str, str | None], tuple[float, float] | None] = {}
         self._colour_ranges: dict[str, tuple[float, float] | None] = {}
         self._model_future: Future | None = None
         self._load_lock = threading.Lock()
         self._export_future: Future | None = None
         self._stellar_future: Future | None = None
+
+    def _plotting_frame(self) -> pd.DataFrame:
+        return plotting_frame(self.df, self.bands)
+
+    # ----- rows and selections (a partitioned catalog reads them from its partitions instead) --------
+    @property
+    def lazy_rows(self) -> bool:
+        """True when rows are read from disk as they are shown (a partitioned catalog), not held in memory."""
+        return False
+
+    def take(self, index: np.ndarray, columns: Sequence[str]) -> pd.DataFrame:
+        """Rows ``index`` (in that order) of ``columns``, with a fresh index."""
+        # Column by column: taking rows of the whole frame first would copy every catalog column.
+        return pd.DataFrame({c: self.df[c].array.take(index) for c in columns})
+
+    def rows_at(self, index: np.ndarray) -> pd.DataFrame:
+        """Rows ``index`` with every loaded column (SEDs, cutouts)."""
+        return self.df.iloc[index]
+
+    def hover_rows(self, index: np.ndarray, columns: Sequence[str]) -> pd.DataFrame:
+        """Tooltip columns of rows ``index``, which come from :attr:`hover_order`."""
+        return self.take(index, columns)
+
+    def start_hover_load(self, columns: Sequence[str]) -> None:
+        """Prepare the tooltips' rows (held in memory here: nothing to do)."""
+
+    def load_columns(self, names: Sequence[str]) -> None:
+        """Have these plotting columns ready (all are, in memory)."""
+
+    def mask(self, geometry: dict[str, Any] | None, coordinates: pd.DataFrame | None = None) -> np.ndarray:
+        """The stars a selection geometry selects (``core.selection_mask`` on ``coordinates``, by default
+        the plotting columns)."""
+        return selection_mask(self.df, geometry, self.bands, coordinates=self.frame if coordinates is None else coordinates)
+
+    def isin(self, column: str, values: np.ndarray) -> np.ndarray:
+        return self.df[column].isin(values).to_numpy()
+
+    def labels(self, column: str) -> tuple[np.ndarray, list[str]]:
+        """Per-star codes of a text column into its sorted values (:data:`NO_CATEGORY` for missing ones)."""
+        labels = self.df[column].astype("string").fillna(NO_CATEGORY).to_numpy(dtype=object)
+        codes, uniques = pd.factorize(labels, sort=True)
+        return codes, [str(c) for c in uniques]
 
     def start_export_load(self) -> None:
         """Start reading the columns only exports need, in the background (idempotent)."""
@@ -259,6 +303,12 @@ class SkyData:
         return self._colour_ranges[column]
 
     @cached_property
+    def category_counts(self) -> np.ndarray:
+        """Stars per category of :attr:`category_codes` in the whole catalog (every session's summary)."""
+        _, codes, names = self.category_codes
+        return np.bincount(codes, minlength=len(names))
+
+    @cached_property
     def _obj_id_order(self) -> tuple[np.ndarray, np.ndarray]:
         ids = self.df["obj_id"].to_numpy(np.int64)
         order = np.argsort(ids, kind="stable")
@@ -345,6 +395,14 @@ def plotting_frame(df: pd.DataFrame, bands: BandSet) -> pd.DataFrame:
     return pd.DataFrame(out, index=pd.RangeIndex(len(df)), copy=False)  # no copy into one 2-D block
 
 
+def first_page_columns(sky: SkyData) -> list[str]:
+    """The plotting columns the first page draws: latent space, every view's observed axes, the residual."""
+    from dashboard.plots import view_specs
+
+    axes = [c for spec in view_specs(sky.bands, True) for c in (*spec.columns(), spec.subset) if c]
+    return list(dict.fromkeys(["latent_x", "latent_y", "max_abs_res", *axes]))
+
+
 def page_columns(columns: Sequence[str], bands: BandSet) -> list[str]:
     """The catalog columns the views, hover, table, presets and SEDs read (in file order); the others
     (flags, extinction, truth details, raw magnitudes...) only go into exports and load later."""
@@ -413,6 +471,11 @@ def load_sky(sources: Sources, *, build_default: bool = True) -> SkyData:
         catalog = _build_default(sources)
     if not catalog.exists():
         raise CatalogError(f"catalog {catalog} does not exist (from {sources.origin})")
+    if is_hats(catalog):  # read by partition as shown: 30-100 million stars need not fit in memory
+        from dashboard.partitioned_sky import PartitionedSky
+
+        log.info("opening partitioned scored catalog %s", catalog)
+        return PartitionedSky.open(catalog, sources.model_dir)
     log.info("loading scored catalog %s", catalog)
     names, page = catalog_columns(catalog)
     df = read_scored(catalog, columns=page)
@@ -448,7 +511,8 @@ LOAD_LOCK = threading.RLock()
 @pn.cache
 def _cached_sky(catalog: str, model_dir: str | None, origin: str) -> SkyData:
     sky = load_sky(Sources(Path(catalog), Path(model_dir) if model_dir else None, origin))
-    _ = sky.hover_order, sky.category_codes  # every session needs them; compute once here
+    sky.load_columns(first_page_columns(sky))  # a partitioned catalog reads them here, in one pass
+    _ = sky.hover_order, sky.category_codes, sky.category_counts  # every session needs them; compute once here
     return sky
 
 

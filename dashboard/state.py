@@ -24,7 +24,6 @@ from core import (
     ExportOptions,
     ExportTask,
     selection_export,
-    selection_mask,
 )
 from dashboard import lightcurve_plots, models_view
 from dashboard.models_view import NO_COMPARE
@@ -145,9 +144,7 @@ class AppState(param.Parameterized):
             if colour.column == self._category_col:
                 codes, cats = self._category_codes, self._category_names
             else:
-                labels = self.sky.df[colour.column].astype("string").fillna(NO_CATEGORY).to_numpy(dtype=object)
-                codes, uniques = pd.factorize(labels, sort=True)
-                cats = [str(c) for c in uniques]
+                codes, cats = self.sky.labels(colour.column)
             return pd.Categorical.from_codes(codes, categories=cats), cats, None
         source = self.sky.frame if colour.column in self.sky.frame else self.sky.df
         values = source[colour.column].to_numpy(np.float32)
@@ -231,7 +228,7 @@ class AppState(param.Parameterized):
 
     def select_geometry(self, geometry: dict[str, Any]) -> int:
         """Select the stars a geometry describes (``core.selection``, as ``sedscape export --selection`` does)."""
-        mask = selection_mask(self.sky.df, geometry, self.sky.bands, coordinates=models_view.coordinates(self))
+        mask = self.sky.mask(geometry, coordinates=models_view.coordinates(self))
         self.set_selection(mask, geometry)
         return int(mask.sum())
 
@@ -290,7 +287,7 @@ class AppState(param.Parameterized):
         geometry: dict[str, Any] = {"kind": "obj_ids", "source": source, "n": int(ids.size), **details}
         if ids.size <= OBJ_IDS_KEPT:
             geometry["obj_ids"] = ids.tolist()
-        mask = self.sky.df["obj_id"].isin(ids).to_numpy()
+        mask = self.sky.isin("obj_id", ids)
         self.set_selection(mask, geometry)
         return int(mask.sum())
 
@@ -322,7 +319,7 @@ class AppState(param.Parameterized):
         if self._category_col is None:
             return pd.DataFrame(columns=cols)
         k = len(self._category_names)
-        catalog = np.bincount(self._category_codes, minlength=k)
+        catalog = self.sky.category_counts
         selected = np.bincount(self._category_codes[self.selection], minlength=k) if self.n_selected else catalog * 0
         table = pd.DataFrame({"category": self._category_names, "selection_count": selected, "catalog_count": catalog})
         table["selection"] = table["selection_count"] / max(self.n_selected, 1)
@@ -336,9 +333,9 @@ class AppState(param.Parameterized):
                   "stellar_teff", "stellar_logg", "stellar_feh", "stellar_ebv", "stellar_dist_pc", "stellar_chi2"]  # fmt: skip
         return [c for c in wanted if c in self.sky.df]
 
-    @param.depends("revision", "threshold")
-    def selected_table(self, limit: int | None = None) -> pd.DataFrame:
-        """The selected stars, most anomalous first, with the live anomaly flag (the first ``limit`` only)."""
+    @param.depends("revision")
+    def table_order(self, limit: int | None = None) -> np.ndarray:
+        """Row numbers of the selected stars, most anomalous first (the first ``limit`` only)."""
         selection = self.selection if self.selection is not None else np.zeros(0, dtype=np.int64)
         res = self._max_res[selection]
         if limit is not None and len(res) > limit:
@@ -346,10 +343,16 @@ class AppState(param.Parameterized):
             order = top[np.argsort(-res[top], kind="stable")]
         else:
             order = np.argsort(-res, kind="stable")
-        rows_idx = selection[order]  # empty without a selection: same columns and dtypes either way
+        return selection[order]  # empty without a selection: same columns and dtypes either way
+
+    @param.depends("revision", "threshold")
+    def selected_table(self, limit: int | None = None, rows_idx: np.ndarray | None = None) -> pd.DataFrame:
+        """The selected stars, most anomalous first, with the live anomaly flag (the first ``limit`` only;
+        or the rows ``rows_idx``, e.g. one page of :meth:`table_order`)."""
+        if rows_idx is None:
+            rows_idx = self.table_order(limit)
         cols = [c for c in self.table_columns() if c != "anomaly"]
-        # Column by column: taking rows of the whole frame first would copy every catalog column.
-        rows = pd.DataFrame({c: self.sky.df[c].array.take(rows_idx) for c in cols})
+        rows = self.sky.take(rows_idx, cols)
         at = cols.index("max_abs_res") + 1 if "max_abs_res" in cols else len(cols)
         rows.insert(at, "anomaly", self.anomaly_mask()[rows_idx])
         return rows
@@ -358,12 +361,12 @@ class AppState(param.Parameterized):
     def most_anomalous(self, n: int = 5) -> pd.DataFrame:
         """The ``n`` selected stars with the largest residual (for SEDs and cutouts)."""
         if not self.n_selected:
-            return self.sky.df.iloc[:0]
+            return self.sky.rows_at(np.zeros(0, dtype=np.int64))
         res = self._max_res[self.selection]
         k = min(n, len(res))
         top = np.argpartition(-res, k - 1)[:k] if len(res) > k else np.arange(len(res))
         top = top[np.argsort(-res[top], kind="stable")]
-        return self.sky.df.iloc[self.selection[top]]
+        return self.sky.rows_at(self.selection[top])
 
     def stellar_seds(self, rows: pd.DataFrame) -> np.ndarray | None:
         """The stellar model's best-fit SEDs of ``rows`` (see :meth:`SkyData.stellar_seds`), or None."""

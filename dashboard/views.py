@@ -21,7 +21,7 @@ from dashboard.export_view import ExportPanel
 from dashboard.findmore import FindMorePanel
 from dashboard.labelling import LabelPanel
 from dashboard.review import ReviewPanel
-from dashboard.sky import NO_CATEGORY, SkyData
+from dashboard.sky import NO_CATEGORY, SkyData, first_page_columns
 from dashboard.state import AppState
 
 log = logging.getLogger(__name__)
@@ -31,10 +31,17 @@ HOVER_CHUNK = 65_536  # stars tested at a time when looking for the hover layer'
 N_SED = 5
 N_CUTOUTS = 4
 TABLE_MAX = 10_000  # rows sent to the browser table; an export always has the whole selection
+PAGE_ROWS = 12
 DENSITY = plots.ColourBy("stars per pixel", None, "count", cmap="Blues")
 PRESET_NONE = "choose a preset..."
 PRESET_ANOMALIES = "anomalies above the threshold"
 PRESET_POORLY_FIT = "poorly fit by any star"
+
+
+def hover_columns(sky: SkyData) -> list[str]:
+    """The catalog columns a view's tooltips show."""
+    return [c for c in ("obj_id", *sky.bands.names, "max_abs_res", "res_band", "simbad_otype", "simbad_category",
+                        "true_class", "stellar_teff", "stellar_logg", "stellar_chi2") if c in sky.df]  # fmt: skip
 
 
 class ScatterView(Viewer):
@@ -46,9 +53,7 @@ class ScatterView(Viewer):
     def __init__(self, **params) -> None:
         super().__init__(**params)
         sky = self.state.sky
-        self._hover_cols = [c for c in ("obj_id", *sky.bands.names, "max_abs_res", "res_band", "simbad_otype",
-                                        "simbad_category", "true_class", "stellar_teff", "stellar_logg",
-                                        "stellar_chi2") if c in sky.df]  # fmt: skip
+        self._hover_cols = hover_columns(sky)
         self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_both", min_height=320, linked_axes=False)
         # A model switch changes every view's data (latent, reconstructions, hover residuals).
         deps = ["colour_by" if self.is_latent else "show", "model"]
@@ -121,7 +126,7 @@ class ScatterView(Viewer):
             if n_found >= INSPECT_MAX:
                 break
         idx = np.concatenate(found)[:INSPECT_MAX]
-        rows = pd.DataFrame({c: sky.df[c].array.take(idx) for c in self._hover_cols})
+        rows = sky.hover_rows(idx, self._hover_cols)
         rows[x], rows[y] = xs[idx], ys[idx]
         rows["obj_id"] = rows["obj_id"].astype(str)  # beyond 2**53: text keeps every digit in the browser
         if "res_band" in rows:
@@ -251,10 +256,21 @@ class SelectionSummary(Viewer):
         # A fixed height: a summary that grows or shrinks a line would make the browser lay the page out again.
         self.text = pn.pane.Markdown(self._text_value(), css_classes=["selection-summary"], height=170)
         self.categories = pn.pane.Markdown(self._categories_value(), css_classes=["category-table"])
+        # A partitioned catalog reads only the rows of the page on screen, so it pages here rather than
+        # giving the table all TABLE_MAX rows to page in the browser.
+        self._lazy = self.state.sky.lazy_rows
+        self._order, self._page = self.state.table_order(TABLE_MAX) if self._lazy else None, 0
         self.table = pn.widgets.Tabulator(
-            value=self._table_value(), pagination="remote", page_size=12, disabled=True,
-            show_index=False, sizing_mode="stretch_width", height=420,
+            value=self._table_value(), pagination=None if self._lazy else "remote", page_size=PAGE_ROWS,
+            disabled=True, show_index=False, sizing_mode="stretch_width", height=420,
         )  # fmt: skip
+        self.table_panel = self.table
+        if self._lazy:
+            self._pages = pn.pane.Markdown(self._pages_text())
+            back, forward = pn.widgets.Button(name="< previous", width=110), pn.widgets.Button(name="next >", width=110)
+            back.on_click(lambda _: self._turn(-1))
+            forward.on_click(lambda _: self._turn(1))
+            self.table_panel = pn.Column(self.table, pn.Row(back, self._pages, forward), sizing_mode="stretch_width")
         self.state.param.watch(self._update, ["revision", "threshold"])
         self.table.param.watch(self._pick, "selection")
 
@@ -262,8 +278,26 @@ class SelectionSummary(Viewer):
         self.text.object = self._text_value()
         if any(e.name == "revision" for e in events):
             self.categories.object = self._categories_value()
+            if self._lazy:
+                self._order, self._page = self.state.table_order(TABLE_MAX), 0
+        self._show_page()
+
+    def _turn(self, step: int) -> None:
+        last = max(0, (len(self._order) - 1) // PAGE_ROWS)
+        page = min(max(self._page + step, 0), last)
+        if page != self._page:
+            self._page = page
+            self._show_page()
+
+    def _show_page(self) -> None:
         self.table.selection = []
         self.table.value = self._table_value()
+        if self._lazy:
+            self._pages.object = self._pages_text()
+
+    def _pages_text(self) -> str:
+        pages = max(1, -(-len(self._order) // PAGE_ROWS))
+        return f"<span class='table-page'>page {self._page + 1:,} of {pages:,}</span>"
 
     def _pick(self, event) -> None:
         """Rows picked in the table become the state's picked stars (to label, or to find neighbours of)."""
@@ -271,7 +305,11 @@ class SelectionSummary(Viewer):
         self.state.picked = [int(rows["obj_id"].iloc[i]) for i in event.new if 0 <= i < len(rows)]
 
     def _table_value(self) -> pd.DataFrame:
-        table = self.state.selected_table(TABLE_MAX)
+        if self._lazy:
+            start = self._page * PAGE_ROWS
+            table = self.state.selected_table(rows_idx=self._order[start : start + PAGE_ROWS])
+        else:
+            table = self.state.selected_table(TABLE_MAX)
         # PS1 objIDs exceed 2**53: send them as text so the browser shows every digit.
         table["obj_id"] = table["obj_id"].astype(str)
         return table
@@ -306,7 +344,7 @@ class SelectionSummary(Viewer):
         return "\n".join(lines) + "\n\nShares are of the stars with a SIMBAD category."
 
     def __panel__(self):
-        return pn.Column(self.text, pn.Row(self.categories), self.table, sizing_mode="stretch_width")
+        return pn.Column(self.text, pn.Row(self.categories), self.table_panel, sizing_mode="stretch_width")
 
 
 class SedPanel(Viewer):
@@ -514,19 +552,23 @@ class Dashboard(Viewer):
             ("Anomaly review", ReviewPanel(state=st)),
             ("Find more like these", FindMorePanel(state=st)),
         ]
+        lazy = st.sky.lazy_rows
+        if lazy:  # the discovery loop and light curves read every star's rows: in-memory catalogs only, for now
+            pages = pages[:3]
         tabs = pn.Tabs(*pages, dynamic=True)
-        # It reads epochs only while its tab is open.
-        self.lightcurves.follow_tab(tabs, [name for name, _ in pages].index("Light curves"))
+        if not lazy:  # it reads epochs only while its tab is open
+            self.lightcurves.follow_tab(tabs, [name for name, _ in pages].index("Light curves"))
+        labels = [] if lazy else [LabelPanel(state=st, problem=self.labels_problem)]
         self._layout = pn.Column(
             pn.pane.Markdown(f"## sedscape: {header_text(st)}", css_classes=["sedscape-header"]),
             pn.Row(
-                pn.Column(controls, summary.text, LabelPanel(state=st, problem=self.labels_problem), width=300),
+                pn.Column(controls, summary.text, *labels, width=300),
                 pn.Column(self.views["latent"], height=720, sizing_mode="stretch_width"),
                 self.compare,
                 pn.GridBox(*linked, ncols=2, sizing_mode="stretch_width", height=720),
             ),
             pn.Row(
-                pn.Column(pn.pane.Markdown("### Selected stars"), summary.table, sizing_mode="stretch_width"),
+                pn.Column(pn.pane.Markdown("### Selected stars"), summary.table_panel, sizing_mode="stretch_width"),
                 pn.Column(pn.pane.Markdown("### SIMBAD categories"), summary.categories, width=460),
             ),
             tabs,
@@ -550,9 +592,13 @@ def warm_up_page(sky: SkyData) -> None:
 def warm_limits(sky: SkyData) -> None:
     """Compute the full catalog's axis ranges of every view and the default colour range, which each
     session starts from."""
+    # A partitioned catalog reads the columns of the first page in one pass over its partitions, and the
+    # reconstructed ones only if someone asks for them.
+    sky.load_columns(first_page_columns(sky))
+    shows = ("observed",) if sky.lazy_rows else ("observed", "reconstructed")
     state = AppState(sky)
     state.colour_values()
     for spec in state.specs.values():
-        for show in ("observed", "reconstructed"):
+        for show in shows:
             x, y = spec.columns(show)
             sky.limits(x, spec.subset), sky.limits(y, spec.subset)

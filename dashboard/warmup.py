@@ -81,10 +81,12 @@ def after_first_page(sky: SkyData) -> None:
 
     def run() -> None:
         from dashboard.plots import warm_up
+        from dashboard.views import hover_columns
 
         if len(sky.export_columns) <= EAGER_EXPORT_COLUMNS:
             sky.start_export_load()  # mostly Arrow reading, which leaves the GIL to the warm-up
         _optional(lambda _sky: warm_up(), sky)
+        sky.start_hover_load(hover_columns(sky))  # a partitioned catalog's tooltip rows (in memory: nothing to do)
         sky.start_model_load()
         if sky.has_stellar:
             sky.start_stellar_load()

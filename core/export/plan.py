@@ -75,7 +75,7 @@ class ExportPlan:
             if col.name in self.extra:
                 data[col.name] = np.asarray(self.extra[col.name])[start:stop]
             else:
-                data[col.name] = _take(self.source[col.name], idx)
+                data[col.name] = take_values(self.source[col.name], idx)
         return pd.DataFrame(data, copy=False)
 
     def report(self, rows_done: int) -> None:
@@ -91,10 +91,12 @@ class ExportPlan:
             self.report(start + self.chunk_rows)
 
 
-def _take(column: Any, idx: np.ndarray) -> Any:
+def take_values(column: Any, idx: np.ndarray) -> Any:
     """Rows ``idx`` of a column (Series or array) as an array, without building an index."""
     if isinstance(column, pd.Series):
         return column.array.take(idx)
+    if hasattr(column, "take_rows"):  # a column read from disk as rows are asked for (a partitioned catalog)
+        return column.take_rows(idx)
     return np.asarray(column)[idx]
 
 
@@ -150,7 +152,7 @@ def measure_text(plan: ExportPlan) -> None:
             for start in range(0, plan.n, plan.chunk_rows):
                 plan.check_cancel()
                 stop = start + plan.chunk_rows
-                chunk = text_values(np.asarray(values)[start:stop] if in_extra else _take(values, plan.index[start:stop]))
+                chunk = text_values(np.asarray(values)[start:stop] if in_extra else take_values(values, plan.index[start:stop]))
                 present = chunk[pd.notna(chunk)]
                 if not present.size:
                     continue

@@ -20,6 +20,7 @@ import numpy as np
 
 from core.bands import BandSet
 from core.errors import CatalogError, ConfigError, ExportCancelled, SedscapeError
+from core.export.plan import take_values
 from core.export.write import ANOMALY_COLUMN, ExportOptions, export_columns, export_provenance, export_rows
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class ExportTask:
 def anomaly_at(max_abs_res: Any, index: np.ndarray, threshold: float) -> np.ndarray:
     """The anomaly flag of rows ``index`` at ``threshold``: float32 ``max_abs_res`` above it, as the dashboard
     (and :func:`core.selection.selection_mask`'s anomalies preset) decide it."""
-    values = max_abs_res.array.take(index) if hasattr(max_abs_res, "array") else np.asarray(max_abs_res)[index]
+    values = take_values(max_abs_res, index)
     return np.asarray(values, dtype=np.float32) > threshold
 
 
@@ -96,8 +97,7 @@ def selection_export(
         extra[ANOMALY_COLUMN] = anomaly_at(source[res_column], index, threshold)
         names.append(ANOMALY_COLUMN)
     if options.columns == "all" and labels is not None and "obj_id" in source:
-        ids = source["obj_id"]
-        ids = ids.array.take(index) if hasattr(ids, "array") else np.asarray(ids)[index]
+        ids = take_values(source["obj_id"], index)
         extra[LABELS_COLUMN] = labels.label_column(np.asarray(ids, dtype=np.int64))
         names = [c for c in names if c != LABELS_COLUMN] + [LABELS_COLUMN]
         provenance_extra.setdefault("labels", str(labels.path))

@@ -169,3 +169,26 @@ def test_core_read_parquet_and_read_metadata_accept_a_hats_directory(hats_dir, f
     assert len(head) == 900 and list(head.columns) == ["obj_id", "g"]
     pd.testing.assert_frame_equal(head, whole.iloc[:900], check_like=True)
     assert read_metadata(hats_dir)["source"] == "test"
+
+
+@pytest.mark.parametrize("threshold", [1, 40, 700])
+def test_partitions_are_those_hats_alignment_chooses(threshold):
+    """sedscape's whole-array alignment picks exactly the pixels hats' own (cell-by-cell) one does."""
+    import hats
+    from hats.pixel_math import HealpixPixel
+
+    from core.partitioned import aligned_pixels
+
+    rng = np.random.default_rng(threshold)
+    hist = np.zeros(12 * 4**5, dtype=np.int64)  # order 5: small enough for hats' Python loops
+    dense = rng.choice(hist.size, 40, replace=False)  # clusters, isolated stars and empty sky
+    for c in dense:
+        hist[(c + rng.integers(-30, 30, 200)) % hist.size] += 1
+    hist[rng.choice(hist.size, 300, replace=False)] += 1
+    hist = np.minimum(hist, threshold)
+    want = hats.pixel_math.generate_alignment(hist, highest_order=5, lowest_order=0, threshold=threshold,
+                                              drop_empty_siblings=True)  # fmt: skip
+    got = {HealpixPixel(int(o), int(p)) for o, p in aligned_pixels(hist, 5, threshold)}
+    assert got == {HealpixPixel(int(t[0]), int(t[1])) for t in want if t is not None}
+    if threshold == 40:  # clusters split below order 0, isolated stars kept in their own small pixels
+        assert len({p.order for p in got}) > 2
