@@ -340,8 +340,12 @@ def add_model_columns(
         moved = {c: f"{default}{MODEL_SEP}{c}" for c in old.column_map() if c in out.columns}
         out = out.rename(columns=moved)
     prefix = "" if as_default else f"{key}{MODEL_SEP}"
-    for bare, values in columns.items():
-        out[f"{prefix}{bare}"] = values
+    added = {f"{prefix}{bare}": values for bare, values in columns.items()}
+    replaced = [c for c in added if c in out.columns]
+    for name in replaced:  # in place, keeping the column's position
+        out[name] = added.pop(name)
+    if added:  # all at once: one insert per column fragments a wide catalog's frame
+        out = pd.concat([out, pd.DataFrame(added, index=out.index)], axis=1)
     models[key] = {k: v for k, v in entry.items() if k != "legacy"}
     models[key]["bands"] = list(models[key].get("bands", []))
     out.attrs = {**df.attrs, "sedscape": _write_registry(meta, models, key if as_default else default)}
