@@ -157,8 +157,11 @@ def test_out_that_is_a_directory_is_refused_for_every_file_output(model_dir, cat
 
 def test_missing_inputs_are_named(tmp_path, capsys):
     missing, out = tmp_path / "nope.parquet", tmp_path / "s.parquet"
-    _refused(capsys, ["score", missing, "--model", tmp_path, "--out", out], "nope.parquet: no such file")
-    _refused(capsys, ["score", missing, "--model", tmp_path / "none", "--out", out], "none: no such model directory")
+    err = _refused(capsys, ["score", missing, "--model", tmp_path, "--out", out], "nope.parquet: no such file")
+    assert str(missing) in err
+    err = _refused(capsys, ["score", missing, "--model", tmp_path / "none", "--out", out], "none: no such model directory")
+    assert str(tmp_path / "none") in err
+    assert not out.exists(), "a refused command must write nothing"
 
 
 # --- permissions: every verb, as a user who lacks them --------------------------------------------
