@@ -23,7 +23,6 @@ import math
 import os
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -32,6 +31,7 @@ import pandas as pd
 
 from core.archives.cache import atomic_write_bytes, atomic_write_frame
 from core.archives.config import ArchiveConfig, archive_config
+from core.archives.parallel import fetch_all
 from core.archives.tap import TapClient
 from core.errors import ArchiveError, CatalogError, ConfigError
 
@@ -353,27 +353,10 @@ class PS1Fetcher:
 
         bar = tqdm(total=len(self.tiles), initial=resumed, unit="tile", desc="PS1 tiles",
                    disable=None if self.progress is None else not self.progress)
-        pool = ThreadPoolExecutor(max_workers=self.config.max_workers)
         try:
-            futures = {pool.submit(self.fetch_tile, t): t for t in todo}
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                failed = [f for f in done if f.exception() is not None]
-                for f in done:
-                    if f.exception() is None:
-                        bar.update(1)
-                        if on_tile is not None:
-                            on_tile(futures[f])
-                if failed:
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    raise self._interrupted(failed[0].exception())
-        except BaseException:
-            # Stop queued tiles at once (also on Ctrl-C); tiles in flight finish and are kept.
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+            fetch_all(todo, self.fetch_tile, max_workers=self.config.max_workers, bar=bar,
+                      interrupted=self._interrupted, on_done=on_tile)
         finally:
-            pool.shutdown(wait=True)
             self._close_clients()
             bar.close()
         self.n_fetched, self.n_resumed = len(todo), resumed

@@ -15,7 +15,6 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import pandas as pd
 
 from core.archives.cache import atomic_write_bytes, atomic_write_frame
 from core.archives.config import ArchiveConfig, archive_config
+from core.archives.parallel import fetch_all
 from core.archives.tap import TapClient
 from core.errors import ArchiveError, ConfigError
 
@@ -123,26 +123,10 @@ class DetectionFetcher:
         resumed = len(self.chunks) - len(todo)
         bar = tqdm(total=len(self.chunks), initial=resumed, unit="chunk", desc="PS1 detections",
                    disable=None if self.progress is None else not self.progress)
-        pool = ThreadPoolExecutor(max_workers=self.config.max_workers)
         try:
-            futures = {pool.submit(self.fetch_chunk, k): k for k in todo}
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                failed = [f for f in done if f.exception() is not None]
-                for f in done:
-                    if f.exception() is None:
-                        bar.update(1)
-                        if on_chunk is not None:
-                            on_chunk(futures[f])
-                if failed:
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    raise self._interrupted(failed[0].exception())
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+            fetch_all(todo, self.fetch_chunk, max_workers=self.config.max_workers, bar=bar,
+                      interrupted=self._interrupted, on_done=on_chunk)
         finally:
-            pool.shutdown(wait=True)
             with self._lock:
                 for c in self._clients:
                     c.close()
