@@ -22,7 +22,7 @@ import pandas as pd
 
 from core.atomic import partial_target
 from core.bands import BandSet
-from core.catalog import _bandset_from_meta, bandset_to_meta
+from core.catalog import _bandset_from_meta, bandset_to_meta, json_default
 from core.errors import ModelError
 from core.latent import Rotation
 
@@ -254,7 +254,7 @@ class ModelCard:
     def write(self, directory: str | Path) -> Path:
         path = Path(directory) / CARD_NAME
         with partial_target(path) as tmp:
-            tmp.write_text(json.dumps(self.to_dict(), indent=2, default=_json_default) + "\n")
+            tmp.write_text(json.dumps(self.to_dict(), indent=2, default=json_default) + "\n")
             tmp.replace(path)
         return path
 
@@ -321,15 +321,3 @@ def model_description(model: Any) -> ModelInfo:
 
 def bands_meta(bands: BandSet) -> dict[str, Any]:
     return bandset_to_meta(bands)
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"cannot serialise {type(obj)} to JSON")

@@ -196,7 +196,7 @@ def write_parquet(
     meta.update(metadata or {})
     table = pa.Table.from_pandas(df, preserve_index=False)
     schema_meta = dict(table.schema.metadata or {})
-    schema_meta[METADATA_KEY] = json.dumps(meta, default=_json_default).encode()
+    schema_meta[METADATA_KEY] = json.dumps(meta, default=json_default).encode()
     table = table.replace_schema_metadata(schema_meta)
     with partial_target(path) as tmp:
         pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_size)
@@ -260,10 +260,13 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     return json.loads(raw) if raw else {}
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, (np.integer,)):
+def json_default(obj: Any) -> Any:
+    """``json.dumps(default=...)`` for the numpy scalars, arrays and paths that metadata, cards and reports hold."""
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
         return int(obj)
-    if isinstance(obj, (np.floating,)):
+    if isinstance(obj, np.floating):
         return float(obj)
     if isinstance(obj, np.ndarray):
         return obj.tolist()

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.catalog import json_default
 from core.errors import CatalogError, ConfigError, ModelError, OutputExistsError
 
 log = logging.getLogger(__name__)
@@ -461,7 +462,7 @@ def write_classifier(out_dir: Path, head: ClassifierHead, card: dict[str, Any], 
     head.save(out_dir / HEAD_FILE)
     if xgb_model is not None:
         xgb_model.save_model(out_dir / XGB_FILE)
-    (out_dir / CARD_FILE).write_text(json.dumps(card, indent=2, default=_json_default) + "\n")
+    (out_dir / CARD_FILE).write_text(json.dumps(card, indent=2, default=json_default) + "\n")
     return out_dir
 
 
@@ -478,15 +479,3 @@ def read_classifier(path: str | Path) -> tuple[ClassifierHead, dict[str, Any]]:
 
 def config_dict(config: HeadConfig) -> dict[str, Any]:
     return asdict(config)
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"cannot serialise {type(obj)} to JSON")

@@ -38,7 +38,7 @@ from core.card import (
     choose_run,
     package_versions,
 )
-from core.catalog import validate_catalog
+from core.catalog import json_default, validate_catalog
 from core.epochs import PackedEpochs, clean_epochs, pack_epochs, validate_epochs
 from core.errors import CatalogError, ConfigError, ModelError
 from core.features.dmdt import DmDt
@@ -394,7 +394,7 @@ def train_multimodal(
                                       "to the k-th nearest training latent"},
             "timings_s": secs | {"runs": [r.seconds for r in records]},
         })
-        (staging / CARD_NAME).write_text(json.dumps(card, indent=2, default=_json_default) + "\n")
+        (staging / CARD_NAME).write_text(json.dumps(card, indent=2, default=json_default) + "\n")
         _commit_out_dir(staging, out_dir)
     except BaseException:
         if staging.exists():
@@ -410,18 +410,6 @@ def _version(name: str) -> str:
         return version(name)
     except PackageNotFoundError:
         return "not installed"
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating,)):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"cannot serialise {type(obj)}")
 
 
 # --- scoring ------------------------------------------------------------------------------------------

@@ -91,11 +91,11 @@ def remove_catalog(path: str | Path) -> None:
 
 def write_sidecar(path: str | Path, meta: dict[str, Any]) -> Path:
     """Write sedscape's metadata JSON beside ``hats.properties`` (atomically)."""
-    from core.catalog import _json_default
+    from core.catalog import json_default
 
     target = Path(path) / SIDECAR_NAME
     tmp = target.with_name(f".{SIDECAR_NAME}.partial")
-    tmp.write_text(json.dumps(meta, indent=1, default=_json_default) + "\n")
+    tmp.write_text(json.dumps(meta, indent=1, default=json_default) + "\n")
     tmp.replace(target)
     return target
 

@@ -29,6 +29,7 @@ import pandas as pd
 from core import figures
 from core.bands import BandSet
 from core.card import CARD_NAME, ModelCard, catalog_fingerprint, read_card
+from core.catalog import json_default
 from core.errors import ConfigError, OutputExistsError
 from core.models.base import TrainConfig, build_model, scale, unscale
 from core.scored_models import ScoredModel, model_view, scored_models
@@ -466,7 +467,7 @@ def write_report(
         "variant_notes": variant_notes,
         "figures": figs,
     }
-    (out_dir / "report.json").write_text(json.dumps(summary, indent=2, default=_json_default) + "\n")
+    (out_dir / "report.json").write_text(json.dumps(summary, indent=2, default=json_default) + "\n")
     md = _markdown(summary, t1, t2, comparison, bands, variants)
     (out_dir / "report.md").write_text(md)
     log.info("wrote report to %s", out_dir)
@@ -658,18 +659,4 @@ def _classifier_markdown(card: dict[str, Any]) -> list[str]:
         wins = [f"{c} ({xgb[c]:.4f} vs {head[c]:.4f})" for c in head.index if xgb[c] > head[c]]
         lines += ["XGBoost has the higher ROC-AUC for: " + (", ".join(wins) if wins else "no class") + ".", ""]
     return lines
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating,)):
-        return float(obj)
-    if isinstance(obj, (np.bool_,)):
-        return bool(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"cannot serialise {type(obj)} to JSON")
 

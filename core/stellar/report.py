@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.catalog import json_default
 from core.errors import CatalogError, OutputExistsError
-from core.report import _json_default, _markdown_table
+from core.report import _markdown_table
 from core.stellar import evaluation as ev
 from core.stellar import figures
 from core.stellar.inference import load_stellar_model
@@ -137,7 +138,7 @@ def write_stellar_report(
     s["latent_predictability"] = smoothness
     if cluster is not None:
         s["cluster"] = ev.cluster_check(read_parquet(cluster))
-    (out_dir / "stellar_report.json").write_text(json.dumps(s, indent=2, default=_json_default) + "\n")
+    (out_dir / "stellar_report.json").write_text(json.dumps(s, indent=2, default=json_default) + "\n")
     (out_dir / "stellar_report.md").write_text(_markdown(s))
     log.info("wrote stellar report to %s", out_dir)
     return out_dir / "stellar_report.md"

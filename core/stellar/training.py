@@ -371,7 +371,7 @@ def _card(model, lab, df, bands, source, data_config, config, grid_config, histo
 
 
 def _write(result: StellarTrainingResult, data: StellarData, lab: pd.DataFrame, overwrite: bool) -> None:
-    from core.card import _json_default
+    from core.catalog import json_default
 
     out = result.out_dir
     assert out is not None
@@ -401,7 +401,7 @@ def _write(result: StellarTrainingResult, data: StellarData, lab: pd.DataFrame, 
     }
     small = {k: (v.astype(np.float32) if np.issubdtype(np.asarray(v).dtype, np.floating) else v) for k, v in arrays.items()}
     np.savez_compressed(out / TEST_NAME, **small)
-    (out / "model_card.json").write_text(json.dumps(result.card, indent=2, default=_json_default) + "\n")
+    (out / "model_card.json").write_text(json.dumps(result.card, indent=2, default=json_default) + "\n")
     log.info("wrote stellar model to %s", out)
 
 
