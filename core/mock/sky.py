@@ -191,24 +191,16 @@ def _cluster_batches(rng: np.random.Generator, cfg: MockConfig, scale: float) ->
         # A floor keeps clusters visible in scaled-down skies, but not in toy ones.
         floor = cfg.cluster_min_members if cfg.n_stars >= 20_000 else 0
         n = max(round(cl.paper_members * scale), floor)
-        m = clusters_mod.draw_members(rng, cl, n, max_abs_r=cfg.r_window[1] - cl.dist_mod)
-        l_deg, b_deg = galaxy.icrs_to_galactic(m["ra"], m["dec"])
-        out.append(
-            _batch(
-                m["abs_mags"],
-                l_deg,
-                b_deg,
-                np.full(n, cl.dist_kpc * 1000.0),
-                m["cls"],
-                "cluster",
-                cl.feh,
-                cl.name,
-                clusters_mod.crowding_probability(m["r_over_rh"]),
-                ra=m["ra"],
-                dec=m["dec"],
-            )
-        )
+        out.append(_cluster_batch(rng, cl, n, cfg))
     return out
+
+
+def _cluster_batch(rng: np.random.Generator, cl: Any, n: int, cfg: MockConfig) -> _Batch:
+    """``n`` members of the star cluster or dwarf galaxy ``cl`` at its distance, with their crowding."""
+    m = clusters_mod.draw_members(rng, cl, n, max_abs_r=cfg.r_window[1] - cl.dist_mod)
+    l_deg, b_deg = galaxy.icrs_to_galactic(m["ra"], m["dec"])
+    return _batch(m["abs_mags"], l_deg, b_deg, np.full(n, cl.dist_kpc * 1000.0), m["cls"], "cluster", cl.feh,
+                  cl.name, clusters_mod.crowding_probability(m["r_over_rh"]), ra=m["ra"], dec=m["dec"])  # fmt: skip
 
 
 def _power_law_mags(rng: np.random.Generator, n: int, slope: float, lo: float, hi: float) -> np.ndarray:

@@ -37,6 +37,7 @@ from core.mock.sky import (
     PAPER_N_STARS,
     MockConfig,
     _batch,
+    _cluster_batch,
     _concat,
     _make_field_sed,
     _power_law_mags,
@@ -243,23 +244,7 @@ def build_block(plan: StreamPlan, weights: _Weights, blk: SkyBlock, dust_map: ga
         if plan.cluster_block[cl.name] != blk.index:
             continue
         n = plan.cluster_sizes[cl.name]
-        m = clusters_mod.draw_members(rng_cl, cl, n, max_abs_r=cfg.r_window[1] - cl.dist_mod)
-        l_deg, b_deg = galaxy.icrs_to_galactic(m["ra"], m["dec"])
-        batches.append(
-            _batch(
-                m["abs_mags"],
-                l_deg,
-                b_deg,
-                np.full(n, cl.dist_kpc * 1000.0),
-                m["cls"],
-                "cluster",
-                cl.feh,
-                cl.name,
-                clusters_mod.crowding_probability(m["r_over_rh"]),
-                ra=m["ra"],
-                dec=m["dec"],
-            )
-        )
+        batches.append(_cluster_batch(rng_cl, cl, n, cfg))
     n_qso, n_gal = int(plan.qso_counts[blk.index]), int(plan.galaxy_counts[blk.index])
     l_deg, b_deg = _uniform_in_block(rng_xgal, n_qso, blk, grid)
     batches.append(
