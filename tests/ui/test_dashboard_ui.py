@@ -247,6 +247,17 @@ def _select_tool(page, title: str, tool: str) -> None:
     page.mouse.click(pos["x"], pos["y"])
 
 
+def _drag_lasso(page, title: str, path_px: np.ndarray, steps: int = 7) -> None:
+    """Draw a closed lasso through ``path_px`` (screen pixels) with the plot's lasso tool, ``steps`` moves an edge."""
+    _select_tool(page, title, "LassoSelectTool")
+    page.mouse.move(*path_px[0])
+    page.mouse.down()
+    for a, b in zip(path_px, np.roll(path_px, -1, axis=0), strict=True):
+        for t in np.linspace(0, 1, steps + 1)[1:]:
+            page.mouse.move(*(a + t * (b - a)))
+    page.mouse.up()
+
+
 def test_page_loads_without_console_errors(page, tmp_path):
     page.wait_for_timeout(1500)  # let the datashaded images arrive
     assert not page.errors, page.errors
@@ -272,13 +283,7 @@ def test_lasso_on_latent_selects_stars_inside_polygon(page, sky, tmp_path):
     angles = np.linspace(0, 2 * np.pi, 6)[:-1] + 0.3
     rx, ry = geom["width"] * 0.25, geom["height"] * 0.25
     path_px = np.c_[cx + rx * np.cos(angles), cy + ry * np.sin(angles)]
-    _select_tool(page, "Latent space", "LassoSelectTool")
-    page.mouse.move(*path_px[0])
-    page.mouse.down()
-    for a, b in zip(path_px, np.roll(path_px, -1, axis=0), strict=True):
-        for t in np.linspace(0, 1, 8)[1:]:
-            page.mouse.move(*(a + t * (b - a)))
-    page.mouse.up()
+    _drag_lasso(page, "Latent space", path_px)
 
     poly = np.c_[_to_data(geom, path_px[:, 0], path_px[:, 1])]
     pts = df[["latent_x", "latent_y"]].to_numpy(float)

@@ -31,9 +31,9 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 from tests.ui.test_dashboard_ui import (  # noqa: E402  (after the skips: it needs Chromium too)
     CHROMIUM_ARGS,
     REPO,
+    _drag_lasso,
     _free_port,
     _plot_geometry,
-    _select_tool,
     _wait_for,
 )
 
@@ -133,13 +133,7 @@ def _lasso(page) -> None:
     cx, cy = geom["left"] + geom["width"] * 0.5, geom["top"] + geom["height"] * 0.5
     angles = np.linspace(0, 2 * np.pi, 6)[:-1] + 0.3
     path = np.c_[cx + 0.2 * geom["width"] * np.cos(angles), cy + 0.2 * geom["height"] * np.sin(angles)]
-    _select_tool(page, "Latent space", "LassoSelectTool")
-    page.mouse.move(*path[0])
-    page.mouse.down()
-    for a, b in zip(path, np.roll(path, -1, axis=0), strict=True):
-        for t in np.linspace(0, 1, 8)[1:]:
-            page.mouse.move(*(a + t * (b - a)))
-    page.mouse.up()
+    _drag_lasso(page, "Latent space", path)
     playwright_api.expect(page.locator(".n-selected").first).not_to_have_text("0", timeout=60_000)
 
 

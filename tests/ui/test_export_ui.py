@@ -13,10 +13,10 @@ from tests._catalogs import make_scored_catalog
 from tests.ui.test_dashboard_ui import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    _drag_lasso,
     _edge_distance,
     _export_and_download,
     _plot_geometry,
-    _select_tool,
     _serve,
     _to_data,
     playwright_api,
@@ -51,13 +51,7 @@ def test_lasso_of_300k_stars_exports_and_downloads_exactly_the_selection(big_sky
         left, top, w, h = geom["left"], geom["top"], geom["width"], geom["height"]
         path_px = np.array([[left + 0.04 * w, top + 0.02 * h], [left + 0.55 * w, top + 0.02 * h],
                             [left + 0.50 * w, top + 0.98 * h], [left + 0.04 * w, top + 0.98 * h]])  # fmt: skip
-        _select_tool(page, "Latent space", "LassoSelectTool")
-        page.mouse.move(*path_px[0])
-        page.mouse.down()
-        for a, b in zip(path_px, np.roll(path_px, -1, axis=0), strict=True):
-            for t in np.linspace(0, 1, 6)[1:]:
-                page.mouse.move(*(a + t * (b - a)))
-        page.mouse.up()
+        _drag_lasso(page, "Latent space", path_px, steps=5)
         summary = page.locator(".n-selected").first
         playwright_api.expect(summary).not_to_have_text("0", timeout=60_000)
         n_shown = int(summary.text_content().replace(",", ""))

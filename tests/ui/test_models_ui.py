@@ -16,10 +16,10 @@ from tests.ui.test_dashboard_ui import (
     CHROMIUM,
     CHROMIUM_ARGS,
     HIGHLIGHT_JS,
+    _drag_lasso,
     _edge_distance,
     _is_local,
     _plot_geometry,
-    _select_tool,
     _serve,
     _to_data,
     playwright_api,
@@ -93,13 +93,7 @@ def _lasso(page, title: str, fractions=(0.3, 0.7)) -> np.ndarray:
     lo, hi = fractions
     px = np.array([[lo, lo], [hi, lo], [hi, hi], [lo, hi]]) * [geom["width"], geom["height"]]
     px += [geom["left"], geom["top"]]
-    _select_tool(page, title, "LassoSelectTool")
-    page.mouse.move(*px[0])
-    page.mouse.down()
-    for a, b in zip(px, np.roll(px, -1, axis=0), strict=True):
-        for t in np.linspace(0, 1, 8)[1:]:
-            page.mouse.move(*(a + t * (b - a)))
-    page.mouse.up()
+    _drag_lasso(page, title, px)
     return np.c_[_to_data(geom, px[:, 0], px[:, 1])], geom
 
 

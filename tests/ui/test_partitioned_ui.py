@@ -17,10 +17,10 @@ from tests.ui.test_dashboard_ui import (
     CHROMIUM,
     CHROMIUM_ARGS,
     HIGHLIGHT_JS,
+    _drag_lasso,
     _edge_distance,
     _export_and_download,
     _plot_geometry,
-    _select_tool,
     _serve,
     _to_data,
     playwright_api,
@@ -64,13 +64,7 @@ def test_lasso_on_a_partitioned_catalog_selects_pages_and_exports_its_stars(page
     cx, cy = geom["left"] + geom["width"] * 0.5, geom["top"] + geom["height"] * 0.5
     angles = np.linspace(0, 2 * np.pi, 6)[:-1] + 0.3
     path_px = np.c_[cx + geom["width"] * 0.25 * np.cos(angles), cy + geom["height"] * 0.25 * np.sin(angles)]
-    _select_tool(page, "Latent space", "LassoSelectTool")
-    page.mouse.move(*path_px[0])
-    page.mouse.down()
-    for a, b in zip(path_px, np.roll(path_px, -1, axis=0), strict=True):
-        for t in np.linspace(0, 1, 8)[1:]:
-            page.mouse.move(*(a + t * (b - a)))
-    page.mouse.up()
+    _drag_lasso(page, "Latent space", path_px)
 
     poly = np.c_[_to_data(geom, path_px[:, 0], path_px[:, 1])]
     pts = df[["latent_x", "latent_y"]].to_numpy(float)
